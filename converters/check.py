@@ -1,0 +1,202 @@
+"""Paths -> a FileResult per article file, in order: read, validate, check uniqueness.
+
+This is the library entry point that `articles validate` (and the exporters)
+drive; it never prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from converters.discover import DEFAULT_PATTERNS, STDIN, InputError, find_article_files
+from converters.findings import FileResult, Finding, Position, in_file_order, json_pointer
+from converters.limits import Limits
+from converters.parallel import available_cores, ordered_map
+from converters.reader import ReaderError, parse_article, read_stream, size_error
+from converters.schema import load_schema
+from converters.validate import ArticleValidator
+
+STDIN_NAME = "<stdin>"
+
+# One file's input to a worker: a path to read there, or stdin's bytes read here.
+Source = str | tuple[str, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOptions:
+    schema_path: Path | None = None
+    limits: Limits = field(default_factory=Limits)
+    keep_records: bool = False  # exporters need the values; validate does not
+    allow_duplicate_urls: bool = False
+    patterns: Sequence[str] = DEFAULT_PATTERNS
+    jobs: int | None = None  # None: every available core
+
+
+@dataclass(slots=True)
+class Summary:
+    checked: int = 0
+    valid: int = 0
+    invalid: int = 0
+    errors: int = 0
+    warnings: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def add(self, result: FileResult) -> None:
+        self.checked += 1
+        self.valid += result.valid
+        self.invalid += not result.valid
+        self.errors += len(result.errors)
+        self.warnings += len(result.warnings)
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+
+def check_paths(paths: Sequence[str], options: CheckOptions | None = None) -> Iterator[FileResult]:
+    """Check every article file under `paths`, yielding results in path order.
+
+    Raises InputError (before yielding anything) when a path does not exist or
+    no article file is found, and SchemaError when the schema is unusable.
+    """
+    options = options or CheckOptions()
+    ArticleValidator(load_schema(options.schema_path))  # fail here, not in every worker
+    sources = _sources(paths, options)
+    first = next(sources, None)
+    if first is None:
+        looked_for = ", ".join(options.patterns)
+        raise InputError(f"no article files found in {', '.join(paths)} (looked for {looked_for})")
+    return _checked(first, sources, options)
+
+
+def _checked(first: Source, rest: Iterator[Source], options: CheckOptions) -> Iterator[FileResult]:
+    urls = UrlIndex() if not options.allow_duplicate_urls else None
+    results = ordered_map(
+        check_source,
+        _prepend(first, rest),
+        jobs=options.jobs or available_cores(),
+        initializer=init_checker,
+        initargs=(options,),
+    )
+    for result in results:
+        if urls is not None:
+            urls.check(result)
+        yield result
+
+
+def _prepend(first: Source, rest: Iterator[Source]) -> Iterator[Source]:
+    yield first
+    yield from rest
+
+
+def _sources(paths: Sequence[str], options: CheckOptions) -> Iterator[Source]:
+    for path in find_article_files(paths, options.patterns):
+        if path != STDIN:
+            yield path
+            continue
+        # One byte over the limit is enough for check_bytes to report the size.
+        yield (STDIN_NAME, sys.stdin.buffer.read(options.limits.max_file_size + 1))
+
+
+# -- per process ----------------------------------------------------------------
+
+_checker: tuple[ArticleValidator, CheckOptions] | None = None
+
+
+def init_checker(options: CheckOptions) -> None:
+    """Build the validator once per process: it is costly and cannot be pickled cheaply."""
+    global _checker
+    _checker = (ArticleValidator(load_schema(options.schema_path)), options)
+
+
+def check_source(source: Source) -> FileResult:
+    assert _checker is not None, "init_checker() first"
+    validator, options = _checker
+    if isinstance(source, tuple):
+        name, data = source
+        return check_bytes(name, data, validator, options)
+    try:
+        data = _read_file(source, options.limits)
+    except ReaderError as error:
+        return FileResult(source, errors=[_reader_finding(source, error)])
+    return check_bytes(source, data, validator, options)
+
+
+def _read_file(path: str, limits: Limits) -> bytes:
+    try:
+        with open(path, "rb") as stream:
+            return read_stream(stream, limits)
+    except IsADirectoryError as error:
+        raise ReaderError("read", "is a directory, not a file") from error
+    except OSError as error:
+        raise ReaderError("read", f"cannot read file: {error.strerror or error}") from error
+
+
+def check_bytes(name: str, data: bytes, validator: ArticleValidator, options: CheckOptions) -> FileResult:
+    """Read and validate one file's bytes. Never raises for bad content."""
+    if len(data) > options.limits.max_file_size:
+        return FileResult(name, errors=[_reader_finding(name, size_error(options.limits))])
+    try:
+        article = parse_article(data, options.limits)
+    except ReaderError as error:
+        return FileResult(name, errors=[_reader_finding(name, error)])
+    warnings = [
+        Finding(
+            name,
+            w.position.line if w.position else None,
+            w.position.column if w.position else None,
+            json_pointer(w.path),
+            w.keyword,
+            w.message,
+        )
+        for w in article.warnings
+    ]
+    url = article.record.get("webUrl")
+    return FileResult(
+        name,
+        errors=validator.check(name, article),
+        warnings=warnings,
+        record=article.record if options.keep_records else None,
+        url=url if isinstance(url, str) else None,
+        url_position=article.positions.get(("webUrl",)),
+    )
+
+
+def _reader_finding(name: str, error: ReaderError) -> Finding:
+    line, column = error.position if error.position is not None else (None, None)
+    return Finding(name, line, column, "", error.keyword, error.message)
+
+
+# -- across the corpus ----------------------------------------------------------
+
+
+class UrlIndex:
+    """Finds a top-level webUrl seen in an earlier file: the same article twice.
+
+    Keeps a 16-byte digest per URL rather than the URL itself, to stay small on
+    large corpora; a digest collision between different URLs is astronomically
+    unlikely (2^-64 at a billion files).
+    """
+
+    def __init__(self) -> None:
+        self._first: dict[bytes, tuple[str, Position | None]] = {}
+
+    def check(self, result: FileResult) -> None:
+        if result.url is None:
+            return
+        digest = hashlib.blake2b(result.url.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        first = self._first.get(digest)
+        if first is None:
+            self._first[digest] = (result.file, result.url_position)
+            return
+        where = f"{first[0]}:{first[1].line}" if first[1] is not None else first[0]
+        line, column = result.url_position if result.url_position is not None else (None, None)
+        result.errors.append(
+            Finding(result.file, line, column, "/webUrl", "unique", f"webUrl {result.url} is also used by {where}")
+        )
+        in_file_order(result.errors)

@@ -1,0 +1,80 @@
+"""Map a function over a stream across processes, keeping input order and bounded memory."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
+from typing import Any, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+# Below this many items, starting worker processes costs more than it saves.
+SERIAL_THRESHOLD = 256
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def ordered_map(
+    func: Callable[[Item], Result],
+    items: Iterable[Item],
+    *,
+    jobs: int,
+    initializer: Callable[..., None],
+    initargs: tuple[Any, ...] = (),
+    chunk_size: int = 64,
+) -> Iterator[Result]:
+    """`map(func, items)` over `jobs` processes, results in input order.
+
+    At most a few chunks per worker are in flight, so a million inputs never sit
+    in memory at once. `initializer(*initargs)` sets up each process (and this
+    one, when the work is small enough to do here).
+    """
+    iterator = iter(items)
+    head = list(islice(iterator, SERIAL_THRESHOLD))
+    if jobs <= 1 or len(head) < SERIAL_THRESHOLD:
+        initializer(*initargs)
+        yield from map(func, head)
+        yield from map(func, iterator)
+        return
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    with ProcessPoolExecutor(jobs, context, _init_worker, (initializer, initargs)) as pool:
+        pending: deque[Future[list[Result]]] = deque()
+        chunks = _chunks(head, iterator, chunk_size)
+        try:
+            for chunk in chunks:
+                pending.append(pool.submit(_run_chunk, func, chunk))
+                if len(pending) >= jobs * 4:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _chunks(head: list[Item], rest: Iterator[Item], size: int) -> Iterator[list[Item]]:
+    for start in range(0, len(head), size):
+        yield head[start : start + size]
+    while chunk := list(islice(rest, size)):
+        yield chunk
+
+
+def _init_worker(initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+    # Ctrl-C is the parent's to handle: workers would otherwise each print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    initializer(*initargs)
+
+
+def _run_chunk(func: Callable[[Item], Result], chunk: list[Item]) -> list[Result]:
+    return [func(item) for item in chunk]

@@ -1,0 +1,117 @@
+"""Schema -> validator; article -> every error, located at file:line:col + pointer."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
+
+from converters.findings import Finding, in_file_order, json_pointer
+from converters.reader import Article
+from converters.schema import SchemaError
+
+_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
+
+
+class ArticleValidator:
+    """Checks articles against one schema, with `format` assertions turned on."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        checker = Draft202012Validator.FORMAT_CHECKER
+        missing = sorted(_formats_used(schema) - set(checker.checkers))
+        if missing:
+            # jsonschema skips a format silently when its checker's package is
+            # absent; refusing to start is the only way to keep `format` honest.
+            raise SchemaError(f"the schema uses format {', '.join(missing)}, which this installation cannot check")
+        self._validator = Draft202012Validator(schema, format_checker=checker)
+
+    def is_valid(self, record: dict[str, Any]) -> bool:
+        return bool(self._validator.is_valid(record))
+
+    def check(self, file: str, article: Article) -> list[Finding]:
+        """Every schema error in the article, in file order."""
+        findings = [
+            finding
+            for error in self._validator.iter_errors(article.record)
+            for finding in _findings(file, article, error)
+        ]
+        in_file_order(findings)
+        return findings
+
+
+def _formats_used(schema: Any) -> set[str]:
+    if isinstance(schema, dict):
+        found = {schema["format"]} if isinstance(schema.get("format"), str) else set()
+        for value in schema.values():
+            found |= _formats_used(value)
+        return found
+    if isinstance(schema, list):
+        return set().union(*(_formats_used(item) for item in schema))
+    return set()
+
+
+def _findings(file: str, article: Article, error: ValidationError) -> Iterator[Finding]:
+    path = tuple(error.absolute_path)
+    schema, instance = error.schema, error.instance
+    if error.validator == "additionalProperties" and isinstance(instance, dict) and isinstance(schema, dict):
+        for key in _unexpected_keys(instance, schema):
+            key_path = (*path, key)
+            position = article.key_positions.get(key_path) or article.locate(key_path)
+            hint = _did_you_mean(key, schema)
+            yield _finding(file, position, key_path, "additionalProperties", f"unexpected property {key!r}{hint}")
+        return
+    yield _finding(file, article.locate(path), path, str(error.validator), _message(error))
+
+
+def _finding(file: str, position: Any, path: tuple[Any, ...], keyword: str, message: str) -> Finding:
+    line, column = position if position is not None else (None, None)
+    return Finding(file, line, column, json_pointer(path), keyword, message)
+
+
+def _unexpected_keys(instance: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+    known = schema.get("properties", {})
+    patterns = [re.compile(pattern) for pattern in schema.get("patternProperties", {})]
+    return [key for key in instance if key not in known and not any(p.search(key) for p in patterns)]
+
+
+def _did_you_mean(key: str, schema: dict[str, Any]) -> str:
+    close = difflib.get_close_matches(key, list(schema.get("properties", {})), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _message(error: ValidationError) -> str:
+    """One line a person understands; never the repr of a whole object."""
+    keyword, instance, expected = error.validator, error.instance, error.validator_value
+    if keyword == "type":
+        wanted = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        return f"expected {wanted}, got {_describe(instance)}"
+    if keyword == "format":
+        return f"{_short(instance)} is not a valid {expected}"
+    if keyword == "pattern":
+        return f"{_short(instance)} does not match the pattern {expected}"
+    if keyword == "minLength" and instance == "":
+        return "must not be empty"
+    if keyword == "enum":
+        return f"{_short(instance)} is not one of {_short(expected)}"
+    return _one_line(error.message)
+
+
+def _describe(instance: Any) -> str:
+    kind = "null" if instance is None else _JSON_TYPES.get(type(instance), type(instance).__name__)
+    if isinstance(instance, (dict, list)) or instance is None:
+        return kind
+    return f"{kind} {_short(instance)}"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _one_line(message: str, limit: int = 300) -> str:
+    text = " ".join(message.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

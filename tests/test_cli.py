@@ -1,0 +1,240 @@
+"""`articles validate` and friends, as a user runs them: in-process and as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import CASES, EXAMPLES, SEEDS, RunCli, RunProcess
+
+from converters import __version__
+from converters.report import REPORTERS
+
+TEXT_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?:warning: )?(?:/\S*: )?.+ \[[\w-]+\]$")
+GITHUB_LINE = re.compile(r"^::(error|warning) file=[^,]+(,line=\d+,col=\d+)?,title=[^:]+::.+$")
+
+
+@pytest.fixture
+def mixed(corpus: Path) -> Path:
+    """The seeds, a wrong-typed copy, a duplicate URL and two reader errors."""
+    seed = SEEDS[0].read_text(encoding="utf-8")
+    (corpus / "wrong.md").write_text(
+        seed.replace("title: ", "title: 42 #", 1).replace('webUrl: "https://', 'webUrl: "https://other.', 1),
+        encoding="utf-8",
+    )
+    (corpus / "dup.md").write_text(seed, encoding="utf-8")
+    (corpus / "empty.md").write_bytes(b"")
+    (corpus / "tabs.md").write_text("---\na:\n\tb: 1\n---\n", encoding="utf-8")
+    return corpus
+
+
+def test_examples_validate(run_cli: RunCli) -> None:
+    result = run_cli("validate", str(EXAMPLES))
+    assert result.exit_code == 0, result.stdout
+    assert result.stdout.startswith(f"{len(SEEDS)} files checked: {len(SEEDS)} valid, 0 invalid")
+
+
+def test_text_report_lines(run_cli: RunCli, mixed: Path) -> None:
+    result = run_cli("validate", str(mixed))
+    assert result.exit_code == 1
+    *lines, summary = result.stdout.splitlines()
+    assert all(TEXT_LINE.match(line) or line.endswith("[empty]") for line in lines), lines
+    assert f"{mixed / 'wrong.md'}:3:8: /title: expected string, got integer 42 [type]" in lines
+    assert f"{mixed / 'tabs.md'}:3:1: tab character in indentation: YAML indents with spaces only [tab]" in lines
+    assert any(line.startswith(f"{mixed / 'dup.md'}:7:") and "[unique]" in line for line in lines)
+    assert summary.startswith("6 files checked: 2 valid, 4 invalid; 4 errors")
+
+
+def test_json_report(run_cli: RunCli, mixed: Path) -> None:
+    result = run_cli("validate", str(mixed), "--format", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert (report["checked"], report["valid"], report["invalid"]) == (6, 2, 4)
+    assert {e["file"] for e in report["errors"]} == {
+        str(mixed / n) for n in ("wrong.md", "dup.md", "empty.md", "tabs.md")
+    }
+    for error in report["errors"]:
+        assert set(error) == {"file", "line", "column", "pointer", "keyword", "message"}
+    unique = next(e for e in report["errors"] if e["keyword"] == "unique")
+    assert (unique["pointer"], unique["line"]) == ("/webUrl", 7)
+    assert str(mixed / SEEDS[0].name) in unique["message"]
+    assert report["warnings"] == []
+    assert "6 files checked" in result.stderr  # the summary stays off stdout
+
+
+def test_junit_report(run_cli: RunCli, mixed: Path) -> None:
+    result = run_cli("validate", str(mixed), "--format", "junit")
+    assert result.exit_code == 1
+    suite = ET.fromstring(result.stdout).find("testsuite")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures")) == ("6", "4")
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert set(cases) == {str(p) for p in sorted(mixed.iterdir())}
+    failure = cases[str(mixed / "wrong.md")].find("failure")
+    assert failure is not None
+    assert "expected string, got integer 42" in (failure.text or "")
+    assert cases[str(mixed / SEEDS[1].name)].find("failure") is None
+
+
+def test_github_report(run_cli: RunCli, mixed: Path) -> None:
+    result = run_cli("validate", str(mixed), "--format", "github")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4
+    assert all(GITHUB_LINE.match(line) for line in lines), lines
+    assert f"::error file={mixed / 'wrong.md'},line=3,col=8,title=articles%3A type::/title: expected string" in (
+        "\n".join(lines)
+    )
+
+
+@pytest.mark.parametrize("report_format", list(REPORTERS))
+def test_every_format_reports_warnings_and_exits_0_on_valid(run_cli: RunCli, report_format: str) -> None:
+    case = CASES / "valid" / "yaml11-scalars-warn.md"
+    result = run_cli("validate", str(case), "--format", report_format)
+    assert result.exit_code == 0
+    assert "017" in result.stdout
+
+
+def test_yaml11_warning_in_json_carries_its_location(run_cli: RunCli) -> None:
+    result = run_cli("validate", str(CASES / "valid" / "yaml11-scalars-warn.md"), "-f", "json")
+    warnings = json.loads(result.stdout)["warnings"]
+    assert [(w["pointer"], w["line"], w["keyword"]) for w in warnings] == [
+        ("/published", 8, "yaml11"),
+        ("/quality", 9, "yaml11"),
+        ("/heat", 10, "yaml11"),
+    ]
+
+
+def test_allow_duplicate_urls(run_cli: RunCli, corpus: Path) -> None:
+    shutil.copy(SEEDS[0], corpus / "copy.md")
+    assert run_cli("validate", str(corpus)).exit_code == 1
+    assert run_cli("validate", str(corpus), "--allow-duplicate-urls").exit_code == 0
+
+
+def test_stdin(run_cli: RunCli) -> None:
+    ok = run_cli("validate", "-", input=SEEDS[0].read_bytes())
+    assert ok.exit_code == 0
+    bad = run_cli("validate", "-", "-f", "json", input=b"---\ntitle: x\n---\n")
+    assert bad.exit_code == 1
+    assert {e["file"] for e in json.loads(bad.stdout)["errors"]} == {"<stdin>"}
+
+
+def test_max_file_size(run_cli: RunCli) -> None:
+    result = run_cli("validate", str(SEEDS[0]), "--max-file-size", "1K")
+    assert result.exit_code == 1
+    assert "[size]" in result.stdout
+    assert run_cli("validate", str(SEEDS[0]), "--max-file-size", "1MiB").exit_code == 0
+
+
+def test_unreadable_file_is_an_error_not_a_crash(run_cli: RunCli, corpus: Path) -> None:
+    (corpus / "broken.md").symlink_to(corpus / "missing.md")
+    result = run_cli("validate", str(corpus))
+    assert result.exit_code == 1
+    assert f"{corpus / 'broken.md'}: cannot read file: No such file or directory [read]" in result.stdout
+
+
+def test_color(run_cli: RunCli, mixed: Path) -> None:
+    assert "\033[" in run_cli("validate", str(mixed), "--color", "always").stdout
+    assert "\033[" not in run_cli("validate", str(mixed), "--color", "never").stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", "/no/such/path"],
+        ["validate", "--format", "xml", "examples"],
+        ["validate", "--jobs", "0", "examples"],
+        ["validate", "--max-file-size", "lots", "examples"],
+        ["validate", "--color", "sometimes", "examples"],
+        ["validate"],
+        ["frobnicate"],
+    ],
+)
+def test_usage_errors_exit_2(run_cli: RunCli, args: list[str]) -> None:
+    result = run_cli(*[str(EXAMPLES) if a == "examples" else a for a in args])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_an_empty_directory_never_passes(run_cli: RunCli, tmp_path: Path) -> None:
+    (tmp_path / "notes.rst").write_text("x", encoding="utf-8")
+    result = run_cli("validate", str(tmp_path))
+    assert result.exit_code == 2
+    assert "no article files found" in result.stderr
+
+
+def test_version(run_cli: RunCli) -> None:
+    result = run_cli("--version")
+    assert (result.exit_code, result.stdout.strip()) == (0, f"articles {__version__}")
+
+
+# -- as a real process ------------------------------------------------------------
+
+
+def test_console_script_and_module_agree(run_process: RunProcess) -> None:
+    script = run_process("validate", str(EXAMPLES))
+    module = subprocess.run(
+        [sys.executable, "-m", "converters", "validate", str(EXAMPLES)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert script.returncode == module.returncode == 0
+    assert script.stdout.split(" in ")[0] == module.stdout.split(" in ")[0]
+
+
+def test_every_bad_input_gets_a_clear_error_and_no_traceback(run_process: RunProcess) -> None:
+    # --max-file-size makes the size-limit case too large, as its expectation says.
+    result = run_process("validate", str(CASES / "invalid"), "--format", "json", "--max-file-size", "1K")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    cases = sorted((CASES / "invalid").glob("*.md"))
+    assert report["invalid"] == report["checked"] == len(cases)
+    assert {e["file"] for e in report["errors"]} == {str(p) for p in cases}
+
+
+def test_progress_never_reaches_a_pipe(run_process: RunProcess) -> None:
+    result = run_process("validate", str(EXAMPLES))
+    assert "\r" not in result.stderr + result.stdout
+
+
+def _big_corpus(root: Path, files: int) -> None:
+    seeds = [s.read_text(encoding="utf-8") for s in SEEDS]
+    for n in range(files):
+        text = seeds[n % 2].replace('webUrl: "https://', f'webUrl: "https://n{n}.', 1)
+        if n % 97 == 0:
+            text = text.replace("quality: ", "quality: -", 1)
+        if n % 101 == 0:
+            text = text.replace("published: ", "published: yes #", 1)
+        (root / f"{n // 100:03d}" / f"{n:05d}.md").parent.mkdir(exist_ok=True)
+        (root / f"{n // 100:03d}" / f"{n:05d}.md").write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("report_format", ["text", "json", "junit"])
+def test_parallel_output_is_identical_to_serial(run_process: RunProcess, tmp_path: Path, report_format: str) -> None:
+    _big_corpus(tmp_path, 700)  # past the size below which work stays in one process
+    serial = run_process("validate", str(tmp_path), "-f", report_format, "--jobs", "1")
+    parallel = run_process("validate", str(tmp_path), "-f", report_format, "--jobs", "2")
+    assert serial.returncode == parallel.returncode == 1
+    strip_time = re.compile(r'( in [0-9.]+ s| time="[0-9.]+")')
+    assert strip_time.sub("", parallel.stdout) == strip_time.sub("", serial.stdout)
+    # 8 files have n % 97 == 0; JUnit repeats a file's first error in the failure's message attribute.
+    assert serial.stdout.count("is less than the minimum of 0") == (16 if report_format == "junit" else 8)
+
+
+def test_a_duplicate_url_error_takes_its_place_in_line_order(run_cli: RunCli, corpus: Path) -> None:
+    text = SEEDS[0].read_text(encoding="utf-8").replace("quality: 59", "quality: 101")
+    (corpus / "zz-copy.md").write_text(text, encoding="utf-8")
+    source_lines = text.split("\n")
+    expected = [
+        1 + next(n for n, line in enumerate(source_lines) if line.startswith(key)) for key in ("webUrl", "quality")
+    ]
+    lines = run_cli("validate", str(corpus)).stdout.splitlines()[:-1]
+    assert [int(line.split(":")[1]) for line in lines] == expected

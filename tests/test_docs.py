@@ -1,0 +1,63 @@
+"""The README tells the truth: its examples are real output, and every option is documented."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import typer.main
+from conftest import REPO, RunCli
+
+from converters.cli import app
+from converters.report import REPORTERS
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+CONSOLE_BLOCKS = re.findall(r"```console\n\$ (articles [^\n]+)\n(.*?)```", README, re.DOTALL)
+_TIMING = re.compile(r'( in [0-9.]+ s$| time="[0-9.]+")', re.MULTILINE)
+
+
+def _options() -> list[str]:
+    root = typer.main.get_command(app)
+    options = []
+    for command in [root, *getattr(root, "commands", {}).values()]:
+        for param in command.params:
+            options.extend(o for o in param.opts + param.secondary_opts if o.startswith("--") and o != "--help")
+    return options
+
+
+@pytest.mark.parametrize("option", _options())
+def test_every_option_is_documented(option: str) -> None:
+    assert f"`{option}" in README or f"{option}`" in README or f"/ `{option}" in README
+
+
+@pytest.mark.parametrize("report_format", list(REPORTERS))
+def test_every_report_format_is_documented(report_format: str) -> None:
+    assert f"**`{report_format}`**" in README
+
+
+def test_exit_codes_are_documented() -> None:
+    for code in ("0", "1", "2", "130"):
+        assert f"\n| {code} |" in README
+
+
+@pytest.mark.parametrize(("command", "shown"), CONSOLE_BLOCKS, ids=[c for c, _ in CONSOLE_BLOCKS])
+def test_readme_examples_are_real_output(run_cli: RunCli, command: str, shown: str) -> None:
+    cwd = os.getcwd()
+    os.chdir(REPO)  # the examples use paths relative to the repository
+    try:
+        result = run_cli(*command.split()[1:])
+    finally:
+        os.chdir(cwd)
+    assert _TIMING.sub("", result.stdout) == _TIMING.sub("", shown)
+
+
+def test_quick_start_has_exactly_two_commands() -> None:
+    quick_start = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert quick_start.count("```sh") == 2
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    assert "test-command" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert Path(REPO / ".pre-commit-hooks.yaml").is_file()

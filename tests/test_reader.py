@@ -1,0 +1,171 @@
+"""The front-matter reader, checked against PyYAML's own loader and the raw text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import tracemalloc
+from typing import Any
+
+import pytest
+import yaml
+from conftest import CASES, SEEDS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from converters.limits import Limits
+from converters.reader import ReaderError, parse_article, read_stream
+
+LIMITS = Limits()
+
+
+def _front_matter(text: str) -> str:
+    return text.split("---\n")[1]
+
+
+def _as_instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda p: p.name)
+def test_seed_matches_pyyaml_except_timestamps_stay_text(seed: Any) -> None:
+    text = seed.read_text(encoding="utf-8")
+    ours = parse_article(seed.read_bytes(), LIMITS).record
+    reference = yaml.safe_load(_front_matter(text))
+
+    assert isinstance(ours["publishedDateTime"], str)
+    assert ours["publishedDateTime"] in text  # the author's text, unchanged
+    for mine, theirs in [(ours, reference), *zip(ours["related"], reference["related"], strict=True)]:
+        assert _as_instant(mine.pop("publishedDateTime")) == theirs.pop("publishedDateTime")
+    assert ours == reference
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda p: p.name)
+def test_positions_count_the_opening_delimiter_as_line_one(seed: Any) -> None:
+    lines = seed.read_text(encoding="utf-8").split("\n")
+    article = parse_article(seed.read_bytes(), LIMITS)
+
+    def line_of(prefix: str, after: int = 0) -> int:
+        return next(n for n, line in enumerate(lines, start=1) if n > after and line.startswith(prefix))
+
+    assert article.positions[("category",)] == (line_of("category:"), len("category: ") + 1)
+    assert article.positions[("provider",)] == (line_of("provider:"), 1)
+    related = line_of("related:")
+    assert article.positions[("related", 0)].line == related + 1
+    assert article.positions[("related", 0, "provider", "name")] == (
+        line_of("      name:", related),
+        len("      name: ") + 1,
+    )
+    images = line_of("    images:", related)
+    assert article.positions[("related", 0, "images", 0, "url")] == (images + 1, len("      - url: ") + 1)
+
+
+def test_bom_and_crlf_give_the_same_values_and_positions() -> None:
+    seed = SEEDS[0].read_bytes()
+    plain = parse_article(seed, LIMITS)
+    windows = parse_article(b"\xef\xbb\xbf" + seed.replace(b"\n", b"\r\n"), LIMITS)
+    assert windows.record == plain.record
+    assert windows.positions == plain.positions
+
+
+def test_body_is_the_text_after_the_closing_delimiter() -> None:
+    article = parse_article((CASES / "valid" / "with-body.md").read_bytes(), LIMITS)
+    assert article.record["body"] == "First paragraph of the body.\n\nSecond paragraph."
+    assert article.positions[("body",)].line == 13  # 11 front-matter lines, a blank line, then the text
+
+
+def test_blank_text_after_the_front_matter_is_no_body() -> None:
+    assert "body" not in parse_article(SEEDS[0].read_bytes(), LIMITS).record
+
+
+def test_impossible_date_is_kept_as_text_for_the_validator() -> None:
+    data = b"---\nwhen: 2023-02-30T25:61:00Z\n---\n"
+    with pytest.raises(ValueError, match="day is out of range"):  # what PyYAML's loader does with it
+        yaml.safe_load(data.split(b"---\n")[1])
+    assert parse_article(data, LIMITS).record == {"when": "2023-02-30T25:61:00Z"}
+
+
+def test_read_stream_stops_one_byte_past_the_limit() -> None:
+    small = Limits(max_file_size=10)
+    assert read_stream(io.BytesIO(b"x" * 10), small) == b"x" * 10
+    with pytest.raises(ReaderError) as caught:
+        read_stream(io.BytesIO(b"x" * 1_000_000), small)
+    assert caught.value.keyword == "size"
+
+
+def _peak_bytes(data: bytes) -> tuple[str, int]:
+    tracemalloc.start()
+    try:
+        with pytest.raises(ReaderError) as caught:
+            parse_article(data, LIMITS)
+        return caught.value.keyword, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_billion_laughs_fails_in_bounded_memory() -> None:
+    lines = ["---", "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for level in range(1, 10):
+        lines.append(f"{chr(97 + level)}: &{chr(97 + level)} [{', '.join([f'*{chr(96 + level)}'] * 10)}]")
+    keyword, peak = _peak_bytes(("\n".join(lines) + "\n---\n").encode())
+    assert keyword == "alias-budget"
+    assert peak < 20 * 2**20  # a full expansion would be 10^10 values
+
+
+def test_wide_alias_bomb_fails_in_bounded_memory() -> None:
+    text = "---\na: &a [" + ", ".join(["x"] * 1000) + "]\nb: [" + ", ".join(["*a"] * 100_000) + "]\n---\n"
+    keyword, peak = _peak_bytes(text.encode())
+    assert keyword == "alias-budget"
+    assert peak < 20 * 2**20
+
+
+@pytest.mark.parametrize(
+    "nesting",
+    ["[" * 100_000 + "]" * 100_000, "{a: " * 100_000 + "}" * 100_000, "- " * 100_000 + "x"],
+    ids=["flow-sequence", "flow-mapping", "block-sequence"],
+)
+def test_100000_deep_nesting_is_refused_without_recursion(nesting: str) -> None:
+    keyword, peak = _peak_bytes(f"---\nx:\n  {nesting}\n---\n".encode())
+    assert keyword == "depth"
+    assert peak < 20 * 2**20
+
+
+# -- differential: every document PyYAML writes, we read as PyYAML reads it ----------
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
+    | st.sampled_from(["yes", "no", "on", "off", "NO", "1:20", "017", "~", "null", "<<", "=", "1e3", "0x1F", ".inf"])
+)
+_keys = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=15)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_keys, inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(document=st.dictionaries(_keys, _values, min_size=1, max_size=6), flow=st.booleans())
+def test_reader_agrees_with_pyyaml_on_documents_pyyaml_writes(document: dict[str, Any], flow: bool) -> None:
+    text = yaml.safe_dump(document, allow_unicode=True, default_flow_style=flow, sort_keys=False)
+    if "\n---" in "\n" + text or "\n..." in "\n" + text:
+        return  # a line that would end the front matter early: not a front-matter document
+    data = f"---\n{text}---\n".encode()
+    reference = yaml.safe_load(text)
+    ours = parse_article(data, LIMITS).record
+    assert _equal(ours, reference)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float) and math.isinf(a):
+        return a == b
+    return type(a) is type(b) and a == b
