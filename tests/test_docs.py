@@ -20,7 +20,7 @@ _TIMING = re.compile(r'( in [0-9.]+ s$| time="[0-9.]+")', re.MULTILINE)
 
 def _options() -> list[str]:
     root = typer.main.get_command(app)
-    options = []
+    options: list[str] = []
     for command in [root, *getattr(root, "commands", {}).values()]:
         for param in command.params:
             options.extend(o for o in param.opts + param.secondary_opts if o.startswith("--") and o != "--help")
