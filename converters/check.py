@@ -65,7 +65,7 @@ def check_paths(paths: Sequence[str], options: CheckOptions | None = None) -> It
     no article file is found, and SchemaError when the schema is unusable.
     """
     options = options or CheckOptions()
-    ArticleValidator(load_schema(options.schema_path))  # fail here, not in every worker
+    init_checker(options)  # a bad schema fails here, once, not in every worker
     sources = _sources(paths, options)
     first = next(sources, None)
     if first is None:
@@ -109,9 +109,13 @@ _checker: tuple[ArticleValidator, CheckOptions] | None = None
 
 
 def init_checker(options: CheckOptions) -> None:
-    """Build the validator once per process: it is costly and cannot be pickled cheaply."""
+    """Build the validator once per process: it is costly and cannot be pickled cheaply.
+
+    Forked workers inherit the parent's, so they skip the rebuild.
+    """
     global _checker
-    _checker = (ArticleValidator(load_schema(options.schema_path)), options)
+    if _checker is None or _checker[1] != options:
+        _checker = (ArticleValidator(load_schema(options.schema_path)), options)
 
 
 def check_source(source: Source) -> FileResult:

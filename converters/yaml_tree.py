@@ -190,7 +190,11 @@ class _Composer:
             raise self.fail("key-type", "an alias cannot be a mapping key", event.start_mark)
         anchored = self.anchors.get(event.anchor)
         if anchored is None:
-            raise self.fail("yaml", f"alias *{event.anchor} refers to no anchor defined before it", event.start_mark)
+            if any(frame.anchor == event.anchor for frame in self.stack):
+                message = f"alias *{event.anchor} refers to the collection that contains it"
+            else:
+                message = f"alias *{event.anchor} refers to no anchor defined before it"
+            raise self.fail("yaml", message, event.start_mark)
         value, size = anchored
         self.values += size  # so an anchor holding this alias is sized with it
         self.alias_values += size

@@ -169,3 +169,9 @@ def _equal(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float) and math.isinf(a):
         return a == b
     return type(a) is type(b) and a == b
+
+
+def test_an_alias_inside_its_own_anchor_is_refused() -> None:
+    with pytest.raises(ReaderError, match="collection that contains it") as caught:
+        parse_article(b"---\na: &loop [1, *loop]\n---\n", LIMITS)
+    assert caught.value.position == (2, len("a: &loop [1, ") + 1)
