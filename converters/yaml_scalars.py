@@ -78,8 +78,12 @@ def yaml12_value(value: str) -> Any:
         return _YAML12_BOOL[value]
     if _YAML12_INT.fullmatch(value):
         return int(value, 0) if value[:2] in ("0o", "0x") else int(value)
-    if _YAML12_FLOAT.fullmatch(value) or _YAML12_SPECIAL_FLOAT.fullmatch(value):
-        return float(value.replace(".inf", "inf").replace(".Inf", "inf").replace(".INF", "inf").lower())
+    if _YAML12_FLOAT.fullmatch(value):
+        return float(value)
+    if _YAML12_SPECIAL_FLOAT.fullmatch(value):
+        if value.lower().endswith("nan"):
+            return math.nan
+        return -math.inf if value.startswith("-") else math.inf
     return value
 
 

@@ -13,6 +13,7 @@ recursive composer and constructor, so that:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,6 +181,9 @@ class _Composer:
         path, mark = self.child_path(event.start_mark, is_container=False)
         self.current_path = path
         value = self.scalar_value(event)
+        problem = unrepresentable(value, event.value)
+        if problem is not None:
+            raise self.fail("value", problem, event.start_mark)
         self.values += 1
         if event.anchor is not None:
             self.anchors[event.anchor] = (value, 1)
@@ -274,6 +278,21 @@ def _syntax_error(text: str, error: yaml.MarkedYAMLError, line_offset: int) -> Y
         )
         message = f"{problem} ({error.context}{where})"
     return YamlError("yaml", message, mark.line, mark.column)
+
+
+def unrepresentable(value: Any, text: str) -> str | None:
+    """Why a scalar (written as `text`) cannot be JSON, UTF-8 text or Parquet, or None."""
+    if isinstance(value, str):
+        if value.isascii():
+            return None
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # libyaml refuses such escapes; PyYAML's pure-Python parser does not
+            return "the string holds a lone surrogate (a \\uD800-\\uDFFF escape), which is not valid Unicode text"
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{text} is not a JSON number: quote it to keep it as text, or leave the field out"
+    return None
 
 
 def _reader_error(text: str, error: yaml.reader.ReaderError) -> YamlError:

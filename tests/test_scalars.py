@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from converters.limits import Limits
-from converters.reader import parse_article
+from converters.reader import ReaderError, parse_article
 
 # (plain scalar, a YAML 1.2 core-schema loader's value): these differ from YAML 1.1.
 AMBIGUOUS = [
@@ -22,7 +22,8 @@ AMBIGUOUS = [
     ("0b101", "0b101"),
     ("1e3", 1000.0),
 ]
-UNAMBIGUOUS = ["true", "False", "null", "~", "12", "-3", "1.5", "0x1F", ".inf", "hello", "2023-08-04", "https://x.y/"]
+UNAMBIGUOUS = ["true", "False", "null", "~", "12", "-3", "1.5", "0x1F", "hello", "2023-08-04", "https://x.y/"]
+NOT_JSON_NUMBERS = [".nan", ".NaN", ".inf", "-.Inf", "+.INF"]
 
 
 def _read(scalar: str) -> tuple[object, list[str]]:
@@ -55,3 +56,10 @@ def test_warning_is_located_at_the_scalar() -> None:
     article = parse_article(b"---\na: 1\nflag:   on\n---\n", Limits())
     (warning,) = article.warnings
     assert (warning.position, warning.path) == ((3, 9), ("flag",))
+
+
+@pytest.mark.parametrize("scalar", NOT_JSON_NUMBERS)
+def test_nan_and_infinity_are_refused_at_their_location(scalar: str) -> None:
+    with pytest.raises(ReaderError) as caught:
+        _read(scalar)
+    assert (caught.value.keyword, caught.value.position) == ("value", (2, 8))
