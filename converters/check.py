@@ -143,12 +143,13 @@ def _read_file(path: str, limits: Limits) -> bytes:
 
 def check_bytes(name: str, data: bytes, validator: ArticleValidator, options: CheckOptions) -> FileResult:
     """Read and validate one file's bytes. Never raises for bad content."""
+    raw = data if options.keep_records else None  # an exporter's rejects file wants it
     if len(data) > options.limits.max_file_size:
         return FileResult(name, errors=[_reader_finding(name, size_error(options.limits))])
     try:
         article = parse_article(data, options.limits)
     except ReaderError as error:
-        return FileResult(name, errors=[_reader_finding(name, error)])
+        return FileResult(name, errors=[_reader_finding(name, error)], raw=raw)
     warnings = [
         Finding(
             name,
@@ -161,11 +162,13 @@ def check_bytes(name: str, data: bytes, validator: ArticleValidator, options: Ch
         for w in article.warnings
     ]
     url = article.record.get("webUrl")
+    errors = validator.check(name, article)
     return FileResult(
         name,
-        errors=validator.check(name, article),
+        errors=errors,
         warnings=warnings,
-        record=article.record if options.keep_records else None,
+        record=article.record if options.keep_records and not errors else None,
+        raw=raw if errors else None,
         url=url if isinstance(url, str) else None,
         url_position=article.positions.get(("webUrl",)),
     )

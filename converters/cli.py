@@ -17,11 +17,17 @@ import typer
 from converters import __version__
 from converters.check import CheckOptions, Summary, check_paths
 from converters.discover import DEFAULT_PATTERNS, InputError
+from converters.export import export as run_export
+from converters.export import export_summary_line
+from converters.findings import FileResult
+from converters.layout import LayoutError
 from converters.limits import DEFAULT_MAX_FILE_SIZE, Limits, parse_size
+from converters.output import OutputError
 from converters.progress import Progress
-from converters.report import REPORTERS
+from converters.report import REPORTERS, Reporter
 from converters.report.base import summary_line
 from converters.schema import SchemaError, bundled_schema_text, load_schema
+from converters.writers import WRITERS, ExportOptions, WriterError, format_for
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -61,12 +67,12 @@ def _use_color(choice: str) -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def _one_of(choices: Iterable[str]) -> Callable[[str], str]:
-    """An option callback accepting only `choices`; they come from the same dicts the code uses."""
+def _one_of(choices: Iterable[str]) -> Callable[[str | None], str | None]:
+    """An option callback accepting only `choices` (or no value); they come from the same dicts the code uses."""
     allowed = list(choices)
 
-    def check(value: str) -> str:
-        if value not in allowed:
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in allowed:
             raise typer.BadParameter(f"{value!r} is not one of: {', '.join(allowed)}")
         return value
 
@@ -78,6 +84,41 @@ def _size(text: str) -> int:
         return parse_size(text)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
+
+
+class _Display:
+    """Report lines as results arrive, with the progress counter kept out of their way."""
+
+    def __init__(self, reporter: Reporter, progress: bool) -> None:
+        self.reporter = reporter
+        self.meter = Progress(sys.stderr, enabled=progress and sys.stderr.isatty())
+        self.checked = 0
+
+    def show(self, result: FileResult) -> None:
+        self.checked += 1
+        if result.errors or result.warnings:
+            self.meter.clear()
+        self.reporter.file_checked(result)
+        self.meter.advance(self.checked)
+
+
+def _interrupted(display: _Display, consequence: str = "") -> NoReturn:
+    # Caught in the command: click would turn Ctrl-C into "Aborted!" with exit code 1.
+    display.meter.clear()
+    typer.echo(f"articles: interrupted{consequence}", err=True)
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _check_options(
+    schema: Path | None, jobs: int | None, include: list[str] | None, max_file_size: str, allow_duplicate_urls: bool
+) -> CheckOptions:
+    return CheckOptions(
+        schema_path=schema,
+        limits=Limits(max_file_size=_size(max_file_size)),
+        allow_duplicate_urls=allow_duplicate_urls,
+        patterns=tuple(include or ()) or DEFAULT_PATTERNS,
+        jobs=jobs,
+    )
 
 
 SchemaOption = Annotated[
@@ -104,6 +145,9 @@ MaxFileSize = Annotated[str, typer.Option("--max-file-size", help="Larger files 
 AllowDuplicateUrls = Annotated[
     bool, typer.Option("--allow-duplicate-urls", help="Do not report two files with the same top-level webUrl.")
 ]
+Color = Annotated[
+    str, typer.Option("--color", callback=_one_of(["auto", "always", "never"]), help="Colour: auto, always or never.")
+]
 ShowProgress = Annotated[
     bool, typer.Option("--progress/--no-progress", help="Progress on stderr when it is a terminal.")
 ]
@@ -121,43 +165,110 @@ def validate(
     include: Include = None,
     max_file_size: MaxFileSize = f"{DEFAULT_MAX_FILE_SIZE // 2**20}MiB",
     allow_duplicate_urls: AllowDuplicateUrls = False,
-    color: Annotated[
-        str,
-        typer.Option("--color", callback=_one_of(["auto", "always", "never"]), help="Colour: auto, always or never."),
-    ] = "auto",
+    color: Color = "auto",
     progress: ShowProgress = True,
 ) -> None:
     """Check article files against the schema and report every error with file:line:col."""
-    options = CheckOptions(
-        schema_path=schema,
-        limits=Limits(max_file_size=_size(max_file_size)),
-        allow_duplicate_urls=allow_duplicate_urls,
-        patterns=tuple(include or ()) or DEFAULT_PATTERNS,
-        jobs=jobs,
-    )
-    reporter = REPORTERS[report_format](sys.stdout, color=_use_color(color))
-    meter = Progress(sys.stderr, enabled=progress and sys.stderr.isatty())
+    options = _check_options(schema, jobs, include, max_file_size, allow_duplicate_urls)
+    display = _Display(REPORTERS[report_format](sys.stdout, color=_use_color(color)), progress)
     summary = Summary()
     try:
         for result in check_paths(paths, options):
             summary.add(result)
-            if result.errors or result.warnings:
-                meter.clear()
-            reporter.file_checked(result)
-            meter.advance(summary.checked)
+            display.show(result)
     except (InputError, SchemaError) as error:
-        meter.clear()
+        display.meter.clear()
         _usage_error(str(error))
     except KeyboardInterrupt:
-        # Caught here: click would turn it into "Aborted!" with exit code 1.
-        meter.clear()
-        typer.echo("articles: interrupted", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    meter.clear()
-    reporter.finish(summary)
-    if not reporter.writes_summary:
+        _interrupted(display)
+    display.meter.clear()
+    display.reporter.finish(summary)
+    if not display.reporter.writes_summary:
         typer.echo(summary_line(summary), err=True)
     raise typer.Exit(EXIT_INVALID if summary.invalid else EXIT_OK)
+
+
+@app.command()
+def export(
+    paths: Paths,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", metavar="OUT", help="Output file (a directory for --partition-by); - is stdout."
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to", callback=_one_of(WRITERS), help=f"Format: {', '.join(WRITERS)} (default: from OUT's extension)."
+        ),
+    ] = None,
+    schema: SchemaOption = None,
+    jobs: Jobs = None,
+    include: Include = None,
+    max_file_size: MaxFileSize = f"{DEFAULT_MAX_FILE_SIZE // 2**20}MiB",
+    allow_duplicate_urls: AllowDuplicateUrls = False,
+    on_invalid: Annotated[
+        str,
+        typer.Option(
+            "--on-invalid",
+            callback=_one_of(["fail", "skip"]),
+            help="fail: write nothing if any file is invalid; skip: write the valid ones, reject the rest.",
+        ),
+    ] = "fail",
+    rejects: Annotated[
+        str | None, typer.Option("--rejects", metavar="FILE", help="JSON Lines of rejected files (with skip).")
+    ] = None,
+    report: Annotated[
+        str,
+        typer.Option("--report", callback=_one_of(REPORTERS), help="Format of the error report on stderr."),
+    ] = "text",
+    indent: Annotated[int | None, typer.Option("--indent", min=0, help="JSON: indent by N spaces.")] = None,
+    escape_formulas: Annotated[
+        bool, typer.Option("--escape-formulas", help="CSV: prefix ' to text cells starting with = + - @ tab CR.")
+    ] = False,
+    normalize: Annotated[
+        str | None,
+        typer.Option("--normalize", metavar="DIR", help="CSV: write child tables (articles__topics.csv, ...) to DIR."),
+    ] = None,
+    color: Color = "auto",
+    progress: ShowProgress = True,
+) -> None:
+    """Export valid articles to JSON, JSON Lines, CSV, Parquet or RSS, with the layout derived from the schema."""
+    if normalize is not None:
+        if output is not None:
+            _usage_error("give either -o OUT or --normalize DIR, not both")
+        output, to = normalize, to or "csv"
+        if to != "csv":
+            _usage_error("--normalize writes CSV tables; it cannot be used with --to " + to)
+    if output is None:
+        _usage_error("missing -o OUT (or - for standard output)")
+    format_name = to or format_for(output)
+    if format_name is None:
+        _usage_error(f"cannot tell the format from {output!r}: add --to {'|'.join(WRITERS)}")
+    options = ExportOptions(indent=indent, escape_formulas=escape_formulas, normalize=normalize is not None)
+    display = _Display(REPORTERS[report](sys.stderr, color=_use_color(color) and sys.stderr.isatty()), progress)
+    try:
+        outcome = run_export(
+            paths,
+            output,
+            format_name,
+            check=_check_options(schema, jobs, include, max_file_size, allow_duplicate_urls),
+            options=options,
+            on_invalid="skip" if on_invalid == "skip" else "fail",
+            rejects=rejects,
+            on_result=display.show,
+        )
+    except (InputError, SchemaError, OutputError, WriterError, LayoutError) as error:
+        display.meter.clear()
+        _usage_error(str(error))
+    except KeyboardInterrupt:
+        _interrupted(display, "; nothing was written")
+    display.meter.clear()
+    if not display.reporter.writes_summary:
+        display.reporter.finish(outcome.checked)
+    typer.echo(export_summary_line(outcome, output), err=True)
+    raise typer.Exit(EXIT_OK if outcome.committed else EXIT_INVALID)
 
 
 @app.command("schema")

@@ -48,6 +48,7 @@ class FileResult:
     errors: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
     record: dict[str, Any] | None = None
+    raw: bytes | None = None  # the file's bytes, kept for an invalid file when exporting (--rejects)
     url: str | None = None  # top-level webUrl, for the corpus-wide uniqueness check
     url_position: Position | None = None
 

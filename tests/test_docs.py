@@ -50,7 +50,8 @@ def test_readme_examples_are_real_output(run_cli: RunCli, command: str, shown: s
         result = run_cli(*command.split()[1:])
     finally:
         os.chdir(cwd)
-    assert _TIMING.sub("", result.stdout) == _TIMING.sub("", shown)
+    produced = result.stdout.replace("\r\n", "\n")  # CSV's CRLF, shown as plain lines
+    assert _TIMING.sub("", produced) == _TIMING.sub("", shown)
 
 
 def test_quick_start_has_exactly_two_commands() -> None:

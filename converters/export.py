@@ -1,0 +1,189 @@
+"""Paths -> valid records -> one writer, with the output appearing whole or not at all.
+
+The library entry point behind `articles export`; it never prints. Results
+(errors included) are handed to `on_result` as they arrive, for reporting.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from converters.check import STDIN_NAME, CheckOptions, Summary, check_paths
+from converters.findings import FileResult
+from converters.layout import article_layout
+from converters.output import STDOUT, AtomicOutput, OutputError
+from converters.schema import load_schema, schema_identity
+from converters.writers import WRITERS, ExportOptions, SchemaInfo, Writer, WriterError
+
+OnInvalid = Literal["fail", "skip"]
+BATCH_SIZE = 1000
+
+
+@dataclass(slots=True)
+class ExportSummary:
+    checked: Summary = field(default_factory=Summary)
+    written: int = 0
+    rejected: int = 0
+    size: int = 0  # bytes written
+    committed: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+
+def export(
+    paths: Sequence[str],
+    target: str,
+    format_name: str,
+    *,
+    check: CheckOptions | None = None,
+    options: ExportOptions | None = None,
+    on_invalid: OnInvalid = "fail",
+    rejects: str | None = None,
+    on_result: Callable[[FileResult], None] | None = None,
+) -> ExportSummary:
+    """Export every valid article under `paths` to `target` in `format_name`.
+
+    With on_invalid="fail", any invalid file means nothing is written and an
+    existing target is left as it was; with "skip", invalid files go to the
+    `rejects` JSON Lines file instead. Raises OutputError, WriterError,
+    InputError and SchemaError for usage problems, before writing anything.
+    """
+    check = replace(check or CheckOptions(), keep_records=True)
+    options = options or ExportOptions()
+    writer_class = WRITERS[format_name].variant(options)
+    writer_class.check_options(options)
+    if on_invalid == "skip" and rejects is None:
+        raise OutputError("--on-invalid skip needs --rejects FILE, so that no rejected document is lost")
+    schema = load_schema(check.schema_path)
+    schema_id, version = schema_identity(schema)
+    info = SchemaInfo(article_layout(schema), schema_id, version)
+
+    summary = ExportSummary()
+    with AtomicOutput(target, directory=writer_class.writes_directory(options)) as output:
+        if target == STDOUT and not writer_class.text and sys.stdout.isatty():
+            raise OutputError(f"{format_name} is binary: redirect it, or give a file with -o")
+        with _Rejects(rejects, check.limits.max_file_size) as rejected:
+            destination = output.open_directory() if output.directory else output.open_file()
+            writer = writer_class(destination, info, options)
+            _run(paths, check, writer, summary, on_invalid, rejected, on_result)
+            if summary.checked.invalid and on_invalid == "fail":
+                return summary  # leaving the block discards the output
+            writer.close()
+            rejected.commit()
+            output.commit()
+            summary.size, summary.committed = output.size, True
+    return summary
+
+
+def export_summary_line(summary: ExportSummary, target: str) -> str:
+    checked = summary.checked
+    if not summary.committed:
+        return (
+            f"nothing written: {checked.invalid:,} of {checked.checked:,} files are invalid "
+            f"({checked.errors:,} errors); {target} is unchanged"
+        )
+    where = "standard output" if target == STDOUT else target
+    return (
+        f"wrote {summary.written:,} records to {where} ({_human_size(summary.size)}); "
+        f"{summary.rejected:,} rejected; {checked.checked:,} files in {summary.seconds:.2f} s"
+    )
+
+
+def _human_size(size: int) -> str:
+    amount = float(size)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if amount < 1024 or unit == "GiB":
+            return f"{amount:,.0f} {unit}" if unit == "bytes" else f"{amount:,.1f} {unit}"
+        amount /= 1024
+    return f"{amount:,.1f} GiB"
+
+
+def _run(
+    paths: Sequence[str],
+    check: CheckOptions,
+    writer: Writer,
+    summary: ExportSummary,
+    on_invalid: OnInvalid,
+    rejected: _Rejects,
+    on_result: Callable[[FileResult], None] | None,
+) -> None:
+    batch: list[dict[str, Any]] = []
+    for result in check_paths(paths, check):
+        summary.checked.add(result)
+        if on_result is not None:
+            on_result(result)
+        if not result.valid:
+            if on_invalid == "skip":
+                rejected.add(result)
+                summary.rejected += 1
+            continue
+        if summary.checked.invalid and on_invalid == "fail":
+            continue  # nothing will be written: only keep reporting errors
+        assert result.record is not None
+        batch.append(result.record)
+        if len(batch) >= BATCH_SIZE:
+            writer.write_batch(batch)
+            summary.written += len(batch)
+            batch = []
+    if batch and not (summary.checked.invalid and on_invalid == "fail"):
+        writer.write_batch(batch)
+        summary.written += len(batch)
+
+
+class _Rejects:
+    """The rejects file: JSON Lines of {file, errors, raw}, written atomically like the output."""
+
+    def __init__(self, target: str | None, max_size: int) -> None:
+        self.max_size = max_size
+        self.output = AtomicOutput(target) if target is not None else None
+        self.stream = self.output.open_file() if self.output is not None else None
+
+    def add(self, result: FileResult) -> None:
+        assert self.stream is not None
+        line: dict[str, Any] = {"file": result.file, "errors": [e.as_dict() for e in result.errors]}
+        raw = result.raw if result.raw is not None else _reread(result.file, self.max_size)
+        try:
+            line["raw"] = raw.decode("utf-8") if raw is not None else None
+        except UnicodeDecodeError:  # kept byte for byte all the same
+            line["raw"] = None
+            line["raw_base64"] = base64.b64encode(raw).decode("ascii") if raw is not None else None
+        self.stream.write(json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n")
+
+    def commit(self) -> None:
+        if self.output is not None:
+            self.output.commit()
+
+    def __enter__(self) -> _Rejects:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.output is not None and not self.output.committed:
+            self.output.discard()
+
+
+def _reread(file: str, max_size: int) -> bytes | None:
+    """The raw text of a file rejected after its worker passed it (a duplicate webUrl).
+
+    None for stdin, which cannot be read twice, and for files over the size limit,
+    which stay where they are and are named in the rejects file.
+    """
+    if file == STDIN_NAME:
+        return None
+    try:
+        with open(file, "rb") as stream:
+            data = stream.read(max_size + 1)
+    except OSError:
+        return None
+    return data if len(data) <= max_size else None
+
+
+__all__ = ["ExportOptions", "ExportSummary", "OutputError", "WriterError", "export", "export_summary_line"]

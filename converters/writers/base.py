@@ -1,0 +1,84 @@
+"""The interface every output format implements, and the options they share."""
+
+from __future__ import annotations
+
+import io
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
+
+from converters.layout import Field
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOptions:
+    """Every writer's options in one bag; each writer reads only its own."""
+
+    indent: int | None = None  # json
+    escape_formulas: bool = False  # csv
+    normalize: bool = False  # csv: child tables in a directory
+    compression: str = "zstd"  # parquet
+    row_group_size: int = 100_000  # parquet
+    partition_by: str | None = None  # parquet: a dataset directory
+    title: str | None = None  # rss channel
+    link: str | None = None
+    description: str | None = None
+    feed_url: str | None = None
+    limit: int | None = None
+    build_date: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaInfo:
+    """What a writer knows of the schema: the layout, and the identity to stamp into files."""
+
+    layout: Field
+    schema_id: str
+    version: str
+
+
+class WriterError(Exception):
+    """Options a writer cannot honour: a usage error."""
+
+
+class Writer(ABC):
+    """Receives valid records in order, in batches, then `close()`.
+
+    A writer writes either to one binary stream or, when `writes_directory()`
+    says so for the options given, into a directory of its own files.
+    """
+
+    name: ClassVar[str]
+    extensions: ClassVar[tuple[str, ...]]
+    text: ClassVar[bool] = True  # text formats may go to stdout
+
+    def __init__(self, target: BinaryIO | Path, schema: SchemaInfo, options: ExportOptions) -> None:
+        self.schema = schema
+        self.options = options
+
+    @classmethod
+    def variant(cls, options: ExportOptions) -> type[Writer]:
+        """The writer class to use for these options (a format may have a directory form)."""
+        return cls
+
+    @classmethod
+    def writes_directory(cls, options: ExportOptions) -> bool:
+        return False
+
+    @classmethod  # noqa: B027 - a hook with nothing to do by default: most formats accept every option
+    def check_options(cls, options: ExportOptions) -> None:
+        """Raise WriterError for options that make no sense for this format."""
+
+    @abstractmethod
+    def write_batch(self, records: Sequence[dict[str, Any]]) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+def text_stream(target: BinaryIO | Path) -> io.TextIOWrapper:
+    """UTF-8 text over a binary target; `newline=""` so nothing rewrites line endings."""
+    assert not isinstance(target, Path)
+    return io.TextIOWrapper(target, encoding="utf-8", newline="", write_through=False)

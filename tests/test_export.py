@@ -1,0 +1,322 @@
+"""`articles export`: every format read back by an independent reader, golden files, atomicity."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REPO, SCHEMA_FILE, SEEDS, RunCli, RunProcess
+
+from converters.limits import Limits
+from converters.reader import parse_article
+
+GOLDEN = REPO / "tests" / "golden"
+CORPUS = GOLDEN / "corpus"
+EXPECTED = GOLDEN / "expected"
+CORPUS_FILES = sorted(CORPUS.iterdir())
+# Set UPDATE_GOLDEN=1 to rewrite the expected files; then review the diff by eye.
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+
+
+def _records() -> list[dict[str, Any]]:
+    """What the reader (itself checked against PyYAML) makes of the corpus, in path order."""
+    return [parse_article(path.read_bytes(), Limits()).record for path in CORPUS_FILES]
+
+
+def _golden(produced: Path, name: str) -> None:
+    expected = EXPECTED / name
+    if UPDATE:
+        expected.parent.mkdir(parents=True, exist_ok=True)
+        expected.write_bytes(produced.read_bytes())
+    assert produced.read_bytes() == expected.read_bytes(), f"{name} differs from its golden file"
+
+
+def _export(run_cli: RunCli, *args: str) -> Any:
+    result = run_cli("export", str(CORPUS), *args)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+# -- JSON and JSON Lines ------------------------------------------------------------
+
+
+def test_json_round_trips_exactly(run_cli: RunCli, tmp_path: Path) -> None:
+    out = tmp_path / "articles.json"
+    _export(run_cli, "-o", str(out))
+    loaded = json.loads(out.read_text(encoding="utf-8"))
+    assert loaded == _records()
+    schema_order = list(json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))["properties"])
+    for record in loaded:
+        assert list(record) == [key for key in schema_order if key in record]
+    _golden(out, "articles.json")
+
+
+def test_json_indent(run_cli: RunCli, tmp_path: Path) -> None:
+    out = tmp_path / "articles.json"
+    _export(run_cli, "-o", str(out), "--indent", "2")
+    text = out.read_text(encoding="utf-8")
+    assert json.loads(text) == _records()
+    assert '\n    "category": "news",\n' in text
+    _golden(out, "articles.indent2.json")
+
+
+def test_json_lines_round_trip_and_keep_text_as_written(run_cli: RunCli, tmp_path: Path) -> None:
+    out = tmp_path / "articles.jsonl"
+    _export(run_cli, "-o", str(out))
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == _records()
+    offsets = next(json.loads(line) for line in lines if "offsets" in line)
+    assert offsets["publishedDateTime"] == "2023-08-04T11:59:00.123456+05:00"  # the author's text
+    assert offsets["ampWebUrl"] is None  # null stays null
+    assert "originalUrl" not in offsets  # absent stays absent
+    assert "📰 עברית" in out.read_text(encoding="utf-8")  # UTF-8, not \\u escapes
+    _golden(out, "articles.jsonl")
+
+
+def test_stdout(run_cli: RunCli) -> None:
+    result = _export(run_cli, "-o", "-", "--to", "jsonl")
+    assert [json.loads(line) for line in result.stdout.splitlines()] == _records()
+    assert "wrote 5 records to standard output" in result.stderr
+
+
+# -- CSV ------------------------------------------------------------------------------
+
+
+def _expected_cell(value: Any) -> str:
+    """Written independently of the writer: the cell rules the README states."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def test_csv_round_trips_through_the_csv_module(run_cli: RunCli, tmp_path: Path) -> None:
+    out = tmp_path / "articles.csv"
+    _export(run_cli, "-o", str(out))
+    with out.open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    # The JSON export's records: the same values, nested keys in schema order (checked above).
+    _export(run_cli, "-o", str(tmp_path / "articles.json"))
+    records = json.loads((tmp_path / "articles.json").read_text(encoding="utf-8"))
+    assert records == _records()
+    assert len(rows) == len(records)
+    for row, record in zip(rows, records, strict=True):
+        for column, cell in row.items():
+            parent, _, child = column.partition("__")
+            value = record.get(parent, {}).get(child) if child else record.get(parent)
+            if isinstance(value, (list, dict)):
+                assert json.loads(cell) == value, column
+            assert cell == _expected_cell(value), column
+    assert list(rows[0])[:4] == ["category", "title", "excerpt", "publishedDateTime"]
+    assert "provider__name" in rows[0]
+    assert out.read_bytes().count(b"\r\n") >= len(records) + 1  # RFC 4180 line ends
+    _golden(out, "articles.csv")
+
+
+def test_escape_formulas(run_cli: RunCli, tmp_path: Path) -> None:
+    plain, escaped = tmp_path / "plain.csv", tmp_path / "escaped.csv"
+    _export(run_cli, "-o", str(plain))
+    _export(run_cli, "-o", str(escaped), "--escape-formulas")
+    with escaped.open(encoding="utf-8", newline="") as stream:
+        row = next(r for r in csv.DictReader(stream) if "HYPERLINK" in r["title"])
+    assert row["title"].startswith("'=HYPERLINK")
+    assert row["heat"] == "-1"  # numbers are not text: left alone
+    with plain.open(encoding="utf-8", newline="") as stream:
+        assert any(r["title"].startswith("=HYPERLINK") for r in csv.DictReader(stream))
+
+
+def _read_tables(directory: Path) -> dict[str, list[dict[str, str]]]:
+    tables = {}
+    for path in sorted(directory.iterdir()):
+        with path.open(encoding="utf-8", newline="") as stream:
+            tables[path.stem] = list(csv.DictReader(stream))
+    return tables
+
+
+def test_normalized_tables_join_back_to_the_records(run_cli: RunCli, tmp_path: Path) -> None:
+    out = tmp_path / "tables"
+    _export(run_cli, "--normalize", str(out))
+    tables = _read_tables(out)
+    assert set(tables) == {
+        "articles", "articles__topics", "articles__images", "articles__related", "articles__related__images",
+    }  # fmt: skip
+
+    def children(table: str, parent_id: str) -> list[dict[str, str]]:
+        rows = [r for r in tables[table] if r["_parent_id"] == parent_id]
+        assert [int(r["_list_idx"]) for r in rows] == list(range(len(rows)))
+        return rows
+
+    for article, record in zip(tables["articles"], _records(), strict=True):
+        assert article["webUrl"] == record["webUrl"]
+        assert article["provider__domain"] == record["provider"]["domain"]
+        topics = [r["value"] for r in children("articles__topics", article["_id"])]
+        assert topics == record.get("topics", [])
+        images = [r["url"] for r in children("articles__images", article["_id"])]
+        assert images == [i["url"] for i in record.get("images", [])]
+        for related_row, related in zip(
+            children("articles__related", article["_id"]), record.get("related", []), strict=True
+        ):
+            assert related_row["title"] == related["title"]
+            nested = [r["url"] for r in children("articles__related__images", related_row["_id"])]
+            assert nested == [i["url"] for i in related.get("images", [])]
+    for name in tables:
+        _golden(out / f"{name}.csv", f"normalized/{name}.csv")
+
+
+def test_normalized_ids_are_stable(run_cli: RunCli, tmp_path: Path) -> None:
+    _export(run_cli, "--normalize", str(tmp_path / "a"))
+    _export(run_cli, "--normalize", str(tmp_path / "b"))
+    assert _read_tables(tmp_path / "a") == _read_tables(tmp_path / "b")
+
+
+# -- choosing the format and the output ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "first_byte"), [("x.json", b"["), ("x.jsonl", b"{"), ("x.ndjson", b"{"), ("x.csv", b"c")]
+)
+def test_format_from_the_extension(run_cli: RunCli, tmp_path: Path, name: str, first_byte: bytes) -> None:
+    _export(run_cli, "-o", str(tmp_path / name))
+    assert (tmp_path / name).read_bytes()[:1] == first_byte
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "out.txt"], "cannot tell the format"),
+        ([], "missing -o"),
+        (["-o", "/no/such/dir/out.json"], "does not exist"),
+        (["-o", "x.csv", "--normalize", "d"], "not both"),
+        (["--to", "xml", "-o", "x"], "not one of"),
+        (["-o", "x.json", "--on-invalid", "skip"], "--rejects"),
+    ],
+)
+def test_usage_errors_exit_2(run_cli: RunCli, args: list[str], message: str) -> None:
+    result = run_cli("export", str(CORPUS), *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+# -- invalid input ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def half_bad(tmp_path: Path) -> Path:
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    for seed in SEEDS:
+        (corpus / seed.name).write_bytes(seed.read_bytes())
+    (corpus / "bad.md").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    (corpus / "latin1.md").write_bytes(b"---\ntitle: caf\xe9\n---\n")
+    return corpus
+
+
+def test_fail_leaves_an_existing_output_byte_for_byte(run_cli: RunCli, half_bad: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b"previous export\n")
+    result = run_cli("export", str(half_bad), "-o", str(out))
+    assert result.exit_code == 1
+    assert out.read_bytes() == b"previous export\n"
+    assert f"{half_bad / 'bad.md'}:" in result.stderr  # errors reported as validate does
+    assert "nothing written" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out.jsonl"]  # no temporary file left
+
+
+def test_skip_writes_the_valid_and_keeps_every_rejected_document(
+    run_cli: RunCli, half_bad: Path, tmp_path: Path
+) -> None:
+    out, rejects = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
+    result = run_cli("export", str(half_bad), "-o", str(out), "--on-invalid", "skip", "--rejects", str(rejects))
+    assert result.exit_code == 0, result.stderr
+    assert len(out.read_text(encoding="utf-8").splitlines()) == len(SEEDS)
+    lines = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert [line["file"] for line in lines] == [str(half_bad / "bad.md"), str(half_bad / "latin1.md")]
+    assert lines[0]["raw"] == (half_bad / "bad.md").read_text(encoding="utf-8")
+    assert lines[0]["errors"][0]["keyword"] == "yaml"
+    assert lines[1]["raw"] is None
+    assert base64.b64decode(lines[1]["raw_base64"]) == (half_bad / "latin1.md").read_bytes()
+    assert "2 rejected" in result.stderr
+
+
+# -- the schema drives every layout -------------------------------------------------------
+
+
+def test_a_field_added_to_the_schema_appears_in_every_format(run_cli: RunCli, tmp_path: Path) -> None:
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    schema["properties"]["wordCount"] = {"title": "Word count", "description": "Words.", "type": "integer"}
+    custom = tmp_path / "schema.json"
+    custom.write_text(json.dumps(schema), encoding="utf-8")
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    (corpus / "a.md").write_text(
+        SEEDS[0].read_text(encoding="utf-8").replace("type: article\n", "type: article\nwordCount: 412\n", 1),
+        encoding="utf-8",
+    )
+    for name in ("out.json", "out.jsonl", "out.csv"):
+        result = run_cli("export", str(corpus), "--schema", str(custom), "-o", str(tmp_path / name))
+        assert result.exit_code == 0, result.stderr
+    assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))[0]["wordCount"] == 412
+    assert json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8"))["wordCount"] == 412
+    with (tmp_path / "out.csv").open(encoding="utf-8", newline="") as stream:
+        assert next(csv.DictReader(stream))["wordCount"] == "412"
+    _normalized = tmp_path / "tables"
+    assert run_cli("export", str(corpus), "--schema", str(custom), "--normalize", str(_normalized)).exit_code == 0
+    with (_normalized / "articles.csv").open(encoding="utf-8", newline="") as stream:
+        assert next(csv.DictReader(stream))["wordCount"] == "412"
+
+
+# -- determinism and interruption ------------------------------------------------------------
+
+
+def _many(root: Path, files: int) -> None:
+    seed = SEEDS[1].read_text(encoding="utf-8")
+    for n in range(files):
+        folder = root / f"{n // 500:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{n:06d}.md").write_text(seed.replace('webUrl: "https://', f'webUrl: "https://n{n}.', 1), "utf-8")
+
+
+def test_output_is_byte_identical_across_runs_and_job_counts(run_process: RunProcess, tmp_path: Path) -> None:
+    _many(tmp_path / "in", 600)
+    outputs = []
+    for jobs in ("1", "2", "2"):
+        out = tmp_path / f"out-{len(outputs)}.jsonl"
+        result = run_process("export", str(tmp_path / "in"), "-o", str(out), "--jobs", jobs)
+        assert result.returncode == 0, result.stderr
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_an_export_killed_midway_leaves_no_partial_file(tmp_path: Path) -> None:
+    """SIGKILL at several points: the target is always the old file or the new one, whole."""
+    _many(tmp_path / "in", 4000)
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b"the previous export\n")
+    for delay in (0.2, 0.5, 0.9, 1.4):
+        process = subprocess.Popen(
+            [_articles_script(), "export", str(tmp_path / "in"), "-o", str(out), "--jobs", "2"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        content = out.read_bytes()
+        assert content == b"the previous export\n" or content.count(b"\n") == 4000
+
+
+def _articles_script() -> str:
+    return shutil.which("articles", path=os.path.dirname(sys.executable)) or "articles"
