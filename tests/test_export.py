@@ -291,7 +291,7 @@ def _many(root: Path, files: int) -> None:
 
 def test_output_is_byte_identical_across_runs_and_job_counts(run_process: RunProcess, tmp_path: Path) -> None:
     _many(tmp_path / "in", 600)
-    outputs = []
+    outputs: list[bytes] = []
     for jobs in ("1", "2", "2"):
         out = tmp_path / f"out-{len(outputs)}.jsonl"
         result = run_process("export", str(tmp_path / "in"), "-o", str(out), "--jobs", jobs)
