@@ -231,6 +231,16 @@ def export(
         str | None,
         typer.Option("--normalize", metavar="DIR", help="CSV: write child tables (articles__topics.csv, ...) to DIR."),
     ] = None,
+    compression: Annotated[
+        str, typer.Option("--compression", help="Parquet: zstd, snappy, gzip, brotli, lz4 or none.")
+    ] = "zstd",
+    row_group_size: Annotated[
+        int, typer.Option("--row-group-size", min=1, help="Parquet: rows per row group (memory grows with it).")
+    ] = 10_000,
+    partition_by: Annotated[
+        str | None,
+        typer.Option("--partition-by", metavar="FIELD", help="Parquet: write a hive-partitioned dataset to OUT."),
+    ] = None,
     color: Color = "auto",
     progress: ShowProgress = True,
 ) -> None:
@@ -241,12 +251,23 @@ def export(
         output, to = normalize, to or "csv"
         if to != "csv":
             _usage_error("--normalize writes CSV tables; it cannot be used with --to " + to)
+    if partition_by is not None:
+        to = to or "parquet"
+        if to != "parquet":
+            _usage_error("--partition-by writes a Parquet dataset; it cannot be used with --to " + to)
     if output is None:
         _usage_error("missing -o OUT (or - for standard output)")
     format_name = to or format_for(output)
     if format_name is None:
         _usage_error(f"cannot tell the format from {output!r}: add --to {'|'.join(WRITERS)}")
-    options = ExportOptions(indent=indent, escape_formulas=escape_formulas, normalize=normalize is not None)
+    options = ExportOptions(
+        indent=indent,
+        escape_formulas=escape_formulas,
+        normalize=normalize is not None,
+        compression=compression,
+        row_group_size=row_group_size,
+        partition_by=partition_by,
+    )
     display = _Display(REPORTERS[report](sys.stderr, color=_use_color(color) and sys.stderr.isatty()), progress)
     try:
         outcome = run_export(

@@ -59,7 +59,7 @@ def export(
     """
     check = replace(check or CheckOptions(), keep_records=True)
     options = options or ExportOptions()
-    writer_class = WRITERS[format_name].variant(options)
+    writer_class = WRITERS[format_name].load().variant(options)
     writer_class.check_options(options)
     if on_invalid == "skip" and rejects is None:
         raise OutputError("--on-invalid skip needs --rejects FILE, so that no rejected document is lost")

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from conftest import REPO, SCHEMA_FILE, SEEDS, RunCli, RunProcess
 
@@ -265,13 +266,14 @@ def test_a_field_added_to_the_schema_appears_in_every_format(run_cli: RunCli, tm
         SEEDS[0].read_text(encoding="utf-8").replace("type: article\n", "type: article\nwordCount: 412\n", 1),
         encoding="utf-8",
     )
-    for name in ("out.json", "out.jsonl", "out.csv"):
+    for name in ("out.json", "out.jsonl", "out.csv", "out.parquet"):
         result = run_cli("export", str(corpus), "--schema", str(custom), "-o", str(tmp_path / name))
         assert result.exit_code == 0, result.stderr
     assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))[0]["wordCount"] == 412
     assert json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8"))["wordCount"] == 412
     with (tmp_path / "out.csv").open(encoding="utf-8", newline="") as stream:
         assert next(csv.DictReader(stream))["wordCount"] == "412"
+    assert pq.read_table(tmp_path / "out.parquet").column("wordCount").to_pylist() == [412]
     _normalized = tmp_path / "tables"
     assert run_cli("export", str(corpus), "--schema", str(custom), "--normalize", str(_normalized)).exit_code == 0
     with (_normalized / "articles.csv").open(encoding="utf-8", newline="") as stream:

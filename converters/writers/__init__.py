@@ -1,25 +1,45 @@
-"""Output formats, chosen by name from WRITERS; adding a format is one module and one line here."""
+"""Output formats, chosen by name from WRITERS; adding a format is one module and one line here.
+
+A writer's module is imported on first use, so that pyarrow loads only when
+Parquet is asked for and `articles validate` starts quickly.
+"""
 
 from __future__ import annotations
 
-from converters.writers.base import ExportOptions, SchemaInfo, Writer, WriterError
-from converters.writers.csv import CsvWriter
-from converters.writers.json_writers import JsonLinesWriter, JsonWriter
+import importlib
+from dataclasses import dataclass
 
-WRITERS: dict[str, type[Writer]] = {
-    "json": JsonWriter,
-    "jsonl": JsonLinesWriter,
-    "csv": CsvWriter,
+from converters.writers.base import ExportOptions, SchemaInfo, Writer, WriterError
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    name: str
+    extensions: tuple[str, ...]
+    location: str  # "module:Class"
+    description: str
+
+    def load(self) -> type[Writer]:
+        module, _, name = self.location.partition(":")
+        writer: type[Writer] = getattr(importlib.import_module(module), name)
+        return writer
+
+
+WRITERS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("json", (".json",), "converters.writers.json_writers:JsonWriter", "one JSON array"),
+        Format("jsonl", (".jsonl", ".ndjson"), "converters.writers.json_writers:JsonLinesWriter", "JSON Lines"),
+        Format("csv", (".csv",), "converters.writers.csv:CsvWriter", "CSV, RFC 4180"),
+        Format("parquet", (".parquet", ".pq"), "converters.writers.parquet:ParquetWriter", "Apache Parquet"),
+    )
 }
 
 
 def format_for(path: str) -> str | None:
     """The format an output path's extension names, if any: `out.ndjson` -> `jsonl`."""
     lowered = path.lower()
-    for name, writer in WRITERS.items():
-        if lowered.endswith(writer.extensions):
-            return name
-    return None
+    return next((f.name for f in WRITERS.values() if lowered.endswith(f.extensions)), None)
 
 
-__all__ = ["WRITERS", "ExportOptions", "SchemaInfo", "Writer", "WriterError", "format_for"]
+__all__ = ["WRITERS", "ExportOptions", "Format", "SchemaInfo", "Writer", "WriterError", "format_for"]

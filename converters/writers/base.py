@@ -20,7 +20,7 @@ class ExportOptions:
     escape_formulas: bool = False  # csv
     normalize: bool = False  # csv: child tables in a directory
     compression: str = "zstd"  # parquet
-    row_group_size: int = 100_000  # parquet
+    row_group_size: int = 10_000  # parquet: about 30 MB of articles per row group
     partition_by: str | None = None  # parquet: a dataset directory
     title: str | None = None  # rss channel
     link: str | None = None
@@ -50,8 +50,6 @@ class Writer(ABC):
     says so for the options given, into a directory of its own files.
     """
 
-    name: ClassVar[str]
-    extensions: ClassVar[tuple[str, ...]]
     text: ClassVar[bool] = True  # text formats may go to stdout
 
     def __init__(self, target: BinaryIO | Path, schema: SchemaInfo, options: ExportOptions) -> None:

@@ -69,9 +69,6 @@ def _json(value: Any) -> str:
 
 
 class CsvWriter(Writer):
-    name = "csv"
-    extensions = (".csv",)
-
     @classmethod
     def variant(cls, options: ExportOptions) -> type[Writer]:
         if options.normalize:

@@ -64,9 +64,6 @@ def _digest(*parts: str) -> str:
 
 
 class CsvTablesWriter(Writer):
-    name = "csv"
-    extensions = (".csv",)
-
     @classmethod
     def writes_directory(cls, options: ExportOptions) -> bool:
         return True

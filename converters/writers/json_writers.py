@@ -21,9 +21,6 @@ def _dumps(record: dict[str, Any], indent: int | None = None) -> str:
 
 
 class JsonLinesWriter(Writer):
-    name = "jsonl"
-    extensions = (".jsonl", ".ndjson")
-
     def __init__(self, target: BinaryIO | Path, schema: SchemaInfo, options: ExportOptions) -> None:
         super().__init__(target, schema, options)
         self.stream = text_stream(target)
@@ -38,9 +35,6 @@ class JsonLinesWriter(Writer):
 
 
 class JsonWriter(Writer):
-    name = "json"
-    extensions = (".json",)
-
     def __init__(self, target: BinaryIO | Path, schema: SchemaInfo, options: ExportOptions) -> None:
         super().__init__(target, schema, options)
         self.stream = text_stream(target)

@@ -1,0 +1,208 @@
+"""Parquet read back by pyarrow and DuckDB: the types the schema promises, every value, one schema."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from conftest import SCHEMA_FILE, RunCli
+from test_export import CORPUS, _records
+
+from converters.arrow_schema import parse_timestamp
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from typer.testing import CliRunner
+
+    from converters.cli import app
+
+    out = tmp_path_factory.mktemp("parquet") / "articles.parquet"
+    result = CliRunner().invoke(app, ["export", str(CORPUS), "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def _instant(text: str) -> datetime:
+    """Independent of the writer: the stdlib's reading of RFC 3339, moved to UTC."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def test_types_are_derived_from_the_schema(exported: Path) -> None:
+    schema = pq.read_schema(exported)
+    assert schema.field("publishedDateTime").type == pa.timestamp("us", tz="UTC")
+    assert schema.field("quality").type == pa.int64()
+    assert schema.field("published").type == pa.bool_()
+    assert schema.field("provider").type == pa.struct([("name", pa.string()), ("domain", pa.string())])
+    assert pa.types.is_list(schema.field("topics").type)
+    assert schema.field("topics").type.value_type == pa.string()
+    related = schema.field("related").type.value_type
+    assert related.field("publishedDateTime").type == pa.timestamp("us", tz="UTC")
+    assert pa.types.is_list(related.field("images").type)
+    assert all(field.nullable for field in schema)
+    properties = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))["properties"]
+    assert schema.names == list(properties)
+
+
+def test_timestamps_are_utc_microseconds_never_int96(exported: Path) -> None:
+    column = pq.ParquetFile(exported).metadata.row_group(0).column(3)
+    assert column.path_in_schema == "publishedDateTime"
+    assert column.physical_type == "INT64"
+    assert "isAdjustedToUTC=true" in str(column.statistics.logical_type)
+    assert "microseconds" in str(column.statistics.logical_type)
+
+
+def test_every_value_round_trips(exported: Path) -> None:
+    rows = pq.read_table(exported).to_pylist()
+    records = _records()
+    assert len(rows) == len(records)
+    for row, record in zip(rows, records, strict=True):
+        assert row["publishedDateTime"] == _instant(record["publishedDateTime"])
+        for key in ("title", "excerpt", "webUrl", "quality", "heat", "published", "topics", "secured", "body"):
+            assert row[key] == record.get(key), key
+        assert row["provider"] == record["provider"]
+        assert [i["url"] for i in row["images"] or []] == [i["url"] for i in record.get("images", [])]
+        for got, want in zip(row["related"] or [], record.get("related", []), strict=True):
+            assert got["title"] == want["title"]
+            if "publishedDateTime" in want:
+                assert got["publishedDateTime"] == _instant(want["publishedDateTime"])
+
+
+def test_an_offset_becomes_the_same_instant_in_utc(exported: Path) -> None:
+    rows = pq.read_table(exported).to_pylist()
+    offsets = next(r for r in rows if r["title"] == "Offsets and nulls")
+    assert offsets["publishedDateTime"] == datetime(2023, 8, 4, 6, 59, 0, 123456, tzinfo=UTC)
+    assert offsets["related"][0]["publishedDateTime"] == datetime(2023, 8, 1, 13, 4, tzinfo=UTC)
+
+
+def test_the_schema_id_and_version_are_in_the_file(exported: Path) -> None:
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    metadata = pq.ParquetFile(exported).metadata.metadata
+    assert metadata[b"articles.schema.id"] == schema["$id"].encode()
+    assert metadata[b"articles.schema.version"] == schema["version"].encode()
+
+
+def test_duckdb_reads_utc_timestamps_structs_and_lists(exported: Path) -> None:
+    connection = duckdb.connect()
+    connection.execute("SET TimeZone = 'UTC'")
+    described = connection.execute(f"DESCRIBE SELECT * FROM read_parquet('{exported}')").fetchall()
+    types = {row[0]: row[1] for row in described}
+    assert types["publishedDateTime"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["provider"] == 'STRUCT("name" VARCHAR, "domain" VARCHAR)'
+    assert types["topics"] == "VARCHAR[]"
+    rows = connection.execute(
+        f"""SELECT title, provider.name, topics[1], len(images), related[1].provider.domain,
+                   strftime(publishedDateTime, '%Y-%m-%dT%H:%M:%S.%f')
+            FROM read_parquet('{exported}') ORDER BY publishedDateTime"""
+    ).fetchall()
+    records = sorted(_records(), key=lambda r: _instant(r["publishedDateTime"]))
+    assert [r[0] for r in rows] == [r["title"] for r in records]
+    assert [r[1] for r in rows] == [r["provider"]["name"] for r in records]
+    assert [r[2] for r in rows] == [(r.get("topics") or [None])[0] for r in records]
+    assert rows[0][4] == "propakistani.pk"
+    assert rows[-1][5] == "2023-08-05T09:30:15.250000"
+
+
+def test_the_schema_is_the_same_whatever_fields_the_input_has(run_cli: RunCli, tmp_path: Path, exported: Path) -> None:
+    sparse = tmp_path / "sparse.parquet"
+    result = run_cli("export", str(CORPUS / "edge-minimal.md"), "-o", str(sparse))
+    assert result.exit_code == 0
+    assert "related" not in _records()[3]  # the minimal article has no related, images or topics
+    assert pq.read_schema(sparse).equals(pq.read_schema(exported), check_metadata=True)
+    assert pq.read_table(sparse).column("related").to_pylist() == [None]
+
+
+@pytest.mark.parametrize("codec", ["snappy", "gzip", "none"])
+def test_compression(run_cli: RunCli, tmp_path: Path, codec: str) -> None:
+    out = tmp_path / "out.parquet"
+    assert run_cli("export", str(CORPUS), "-o", str(out), "--compression", codec).exit_code == 0
+    expected = "UNCOMPRESSED" if codec == "none" else codec.upper()
+    assert pq.ParquetFile(out).metadata.row_group(0).column(0).compression == expected
+    assert pq.read_table(out).num_rows == len(_records())
+
+
+def test_row_group_size(run_cli: RunCli, tmp_path: Path) -> None:
+    out = tmp_path / "out.parquet"
+    assert run_cli("export", str(CORPUS), "-o", str(out), "--row-group-size", "2").exit_code == 0
+    metadata = pq.ParquetFile(out).metadata
+    assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [2, 2, 1]
+    assert pq.read_table(out).column("title").to_pylist() == [r["title"] for r in _records()]
+
+
+def test_output_is_deterministic(run_cli: RunCli, tmp_path: Path) -> None:
+    for name in ("a.parquet", "b.parquet"):
+        assert run_cli("export", str(CORPUS), "-o", str(tmp_path / name)).exit_code == 0
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+
+
+def test_to_a_pipe(run_cli: RunCli) -> None:
+    result = run_cli("export", str(CORPUS), "--to", "parquet", "-o", "-")
+    assert result.exit_code == 0
+    assert pa.BufferReader(result.stdout_bytes).size() > 0
+    assert pq.read_table(pa.BufferReader(result.stdout_bytes)).num_rows == len(_records())
+
+
+# -- partitioned datasets ------------------------------------------------------------
+
+
+def test_partition_by_published_date(run_cli: RunCli, tmp_path: Path) -> None:
+    out = tmp_path / "dataset"
+    result = run_cli("export", str(CORPUS), "-o", str(out), "--partition-by", "published_date")
+    assert result.exit_code == 0, result.stderr
+    expected_dates = sorted({_instant(r["publishedDateTime"]).date().isoformat() for r in _records()})
+    assert sorted(p.name for p in out.iterdir()) == [f"published_date={d}" for d in expected_dates]
+    assert all((out / f"published_date={d}" / "part-0.parquet").is_file() for d in expected_dates)
+
+    table = ds.dataset(out, format="parquet", partitioning="hive").to_table()
+    assert table.num_rows == len(_records())
+    connection = duckdb.connect()
+    rows = connection.execute(
+        f"SELECT published_date, typeof(published_date), typeof(publishedDateTime), count(*) "
+        f"FROM read_parquet('{out}/**/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    assert [str(r[0]) for r in rows] == expected_dates
+    assert {r[1] for r in rows} == {"DATE"}
+    assert {r[2] for r in rows} == {"TIMESTAMP WITH TIME ZONE"}
+    assert sum(r[3] for r in rows) == len(_records())
+
+
+def test_partition_by_a_field(run_cli: RunCli, tmp_path: Path) -> None:
+    out = tmp_path / "dataset"
+    assert run_cli("export", str(CORPUS), "-o", str(out), "--partition-by", "category").exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["category=news", "category=world"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--partition-by", "provider"], "cannot partition by 'provider'"), (["--compression", "lzma"], "must be one of")],
+)
+def test_bad_parquet_options_are_usage_errors(run_cli: RunCli, tmp_path: Path, args: list[str], message: str) -> None:
+    result = run_cli("export", str(CORPUS), "-o", str(tmp_path / "x.parquet"), *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not (tmp_path / "x.parquet").exists()
+    assert list(tmp_path.iterdir()) == []  # no temporary left behind
+
+
+# -- timestamp parsing ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2023-08-04T06:59:00Z", datetime(2023, 8, 4, 6, 59, tzinfo=UTC)),
+        ("2023-08-04t06:59:00z", datetime(2023, 8, 4, 6, 59, tzinfo=UTC)),
+        ("2023-08-04T00:30:00+05:30", datetime(2023, 8, 3, 19, 0, tzinfo=UTC)),
+        ("2023-08-04T06:59:00.123456789Z", datetime(2023, 8, 4, 6, 59, 0, 123456, tzinfo=UTC)),
+        ("2016-12-31T23:59:60Z", datetime(2017, 1, 1, 0, 0, tzinfo=UTC)),
+    ],
+)
+def test_parse_timestamp(text: str, expected: Any) -> None:
+    assert parse_timestamp(text) == expected
