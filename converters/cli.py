@@ -241,6 +241,20 @@ def export(
         str | None,
         typer.Option("--partition-by", metavar="FIELD", help="Parquet: write a hive-partitioned dataset to OUT."),
     ] = None,
+    title: Annotated[str | None, typer.Option("--title", help="RSS: channel title (default: Articles).")] = None,
+    link: Annotated[
+        str | None, typer.Option("--link", help="RSS: channel link (default: --feed-url, or the newest item's site).")
+    ] = None,
+    description: Annotated[
+        str | None, typer.Option("--description", help="RSS: channel description (default: the title).")
+    ] = None,
+    feed_url: Annotated[
+        str | None, typer.Option("--feed-url", help="RSS: the feed's own URL, as atom:link rel=self.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="RSS: only the newest N items.")] = None,
+    build_date: Annotated[
+        str | None, typer.Option("--build-date", help="RSS: lastBuildDate, RFC 3339 (default: the newest item's).")
+    ] = None,
     color: Color = "auto",
     progress: ShowProgress = True,
 ) -> None:
@@ -267,6 +281,12 @@ def export(
         compression=compression,
         row_group_size=row_group_size,
         partition_by=partition_by,
+        title=title,
+        link=link,
+        description=description,
+        feed_url=feed_url,
+        limit=limit,
+        build_date=build_date,
     )
     display = _Display(REPORTERS[report](sys.stderr, color=_use_color(color) and sys.stderr.isatty()), progress)
     try:

@@ -78,6 +78,7 @@ def export(
             if summary.checked.invalid and on_invalid == "fail":
                 return summary  # leaving the block discards the output
             writer.close()
+            summary.written = writer.written(summary.written)
             rejected.commit()
             output.commit()
             summary.size, summary.committed = output.size, True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ def test_readme_examples_are_real_output(run_cli: RunCli, command: str, shown: s
     cwd = os.getcwd()
     os.chdir(REPO)  # the examples use paths relative to the repository
     try:
-        result = run_cli(*command.split()[1:])
+        result = run_cli(*shlex.split(command)[1:])
     finally:
         os.chdir(cwd)
     produced = result.stdout.replace("\r\n", "\n")  # CSV's CRLF, shown as plain lines

@@ -32,6 +32,7 @@ WRITERS: dict[str, Format] = {
         Format("jsonl", (".jsonl", ".ndjson"), "converters.writers.json_writers:JsonLinesWriter", "JSON Lines"),
         Format("csv", (".csv",), "converters.writers.csv:CsvWriter", "CSV, RFC 4180"),
         Format("parquet", (".parquet", ".pq"), "converters.writers.parquet:ParquetWriter", "Apache Parquet"),
+        Format("rss", (".rss", ".xml"), "converters.writers.rss:RssWriter", "RSS 2.0"),
     )
 }
 

@@ -72,6 +72,10 @@ class Writer(ABC):
     @abstractmethod
     def write_batch(self, records: Sequence[dict[str, Any]]) -> None: ...
 
+    def written(self, received: int) -> int:
+        """How many of the records received made it into the output (RSS --limit keeps fewer)."""
+        return received
+
     @abstractmethod
     def close(self) -> None: ...
 
