@@ -1,7 +1,8 @@
 """The `articles` command: options in, library calls, exit codes out.
 
 Exit codes: 0 all files valid, 1 invalid data, 2 usage error (bad option,
-missing path, no article files, unusable schema), 130 interrupted.
+missing path, no article files, unusable schema), 3 the output could not be
+written (disk full, I/O error), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from converters.report.base import summary_line
 from converters.schema import SchemaError, bundled_schema_text, load_schema
 from converters.writers import WRITERS, ExportOptions, WriterError, format_for
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_WRITE_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 app = typer.Typer(
     name="articles",
@@ -305,6 +306,10 @@ def export(
         _usage_error(str(error))
     except KeyboardInterrupt:
         _interrupted(display, "; nothing was written")
+    except OSError as error:  # a full disk, a failing device: the output was discarded, never half-written
+        display.meter.clear()
+        typer.echo(f"articles: error: cannot write {output}: {error.strerror or error}; nothing was written", err=True)
+        raise typer.Exit(EXIT_WRITE_FAILED) from None
     display.meter.clear()
     if not display.reporter.writes_summary:
         display.reporter.finish(outcome.checked)

@@ -63,3 +63,13 @@ def test_quick_start_has_exactly_two_commands() -> None:
 def test_ci_runs_the_readme_test_command() -> None:
     assert "test-command" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert Path(REPO / ".pre-commit-hooks.yaml").is_file()
+
+
+def test_readme_parquet_schema_is_what_the_export_writes(run_cli: RunCli, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    shown = README.split("<!-- parquet-schema", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    out = tmp_path / "articles.parquet"
+    assert run_cli("export", str(REPO / "examples"), "-o", str(out)).exit_code == 0
+    schema = pq.read_schema(out).to_string(show_field_metadata=False, show_schema_metadata=False)
+    assert schema + "\n" == shown

@@ -322,3 +322,27 @@ def test_an_export_killed_midway_leaves_no_partial_file(tmp_path: Path) -> None:
 
 def _articles_script() -> str:
     return shutil.which("articles", path=os.path.dirname(sys.executable)) or "articles"
+
+
+def _limit_file_size() -> None:
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # so the write fails with EFBIG instead of killing the process
+    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+
+def test_a_full_disk_is_a_clear_error_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    _many(tmp_path / "in", 300)  # about 900 KB of JSON Lines, far past the 20 KB limit
+    out = tmp_path / "out" / "articles.jsonl"
+    out.parent.mkdir()
+    result = subprocess.run(
+        [_articles_script(), "export", str(tmp_path / "in"), "-o", str(out)],
+        preexec_fn=_limit_file_size,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 3, result.stderr
+    assert "cannot write" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(out.parent.iterdir()) == []
