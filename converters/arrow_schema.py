@@ -87,4 +87,5 @@ def arrow_value(value: Any, field: Field) -> Any:
 
 
 def arrow_row(record: dict[str, Any], layout: Field) -> dict[str, Any]:
-    return {child.name: arrow_value(record.get(child.name), child) for child in layout.children}
+    row: dict[str, Any] = arrow_value(record, layout)
+    return row

@@ -52,7 +52,7 @@ class AtomicOutput:
             if self.directory:
                 raise OutputError("this output is a directory: give a path, not -")
             return
-        parent = os.path.dirname(os.path.abspath(self.target))
+        parent = self._parent()
         if not os.path.isdir(parent):
             raise OutputError(f"cannot write {self.target}: directory {parent} does not exist")
         if not os.access(parent, os.W_OK | os.X_OK) and not self._is_special():
@@ -78,17 +78,14 @@ class AtomicOutput:
             self._stream = tempfile.SpooledTemporaryFile(max_size=64 * 2**20)  # noqa: SIM115 - closed by commit/discard
         else:
             name = os.path.basename(self.target)
-            descriptor, self._temporary = tempfile.mkstemp(
-                prefix=f".{name}.", suffix=".tmp", dir=os.path.dirname(os.path.abspath(self.target))
-            )
+            descriptor, self._temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self._parent())
             self._stream = os.fdopen(descriptor, "wb")
         return self._stream  # type: ignore[return-value]
 
     def open_directory(self) -> Path:
         """An empty directory to build the output in."""
         name = os.path.basename(os.path.normpath(self.target))
-        parent = os.path.dirname(os.path.abspath(self.target))
-        self._temporary = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent)
+        self._temporary = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=self._parent())
         return Path(self._temporary)
 
     # -- finishing --------------------------------------------------------------
@@ -113,7 +110,7 @@ class AtomicOutput:
         self.size = os.path.getsize(self._temporary)
         os.replace(self._temporary, self.target)
         self._temporary = None
-        _fsync_directory(os.path.dirname(os.path.abspath(self.target)))
+        _fsync_directory(self._parent())
 
     def _commit_directory(self) -> None:
         assert self._temporary is not None
@@ -145,7 +142,8 @@ class AtomicOutput:
         self._stream.close()
 
     def _parent(self) -> str:
-        return os.path.dirname(os.path.abspath(os.path.normpath(self.target)))
+        """The directory the output lives in (abspath drops a trailing slash)."""
+        return os.path.dirname(os.path.abspath(self.target))
 
     def discard(self) -> None:
         if self._stream is not None and not self._stream.closed:

@@ -17,7 +17,6 @@ class Format:
     name: str
     extensions: tuple[str, ...]
     location: str  # "module:Class"
-    description: str
 
     def load(self) -> type[Writer]:
         module, _, name = self.location.partition(":")
@@ -28,11 +27,11 @@ class Format:
 WRITERS: dict[str, Format] = {
     f.name: f
     for f in (
-        Format("json", (".json",), "converters.writers.json_writers:JsonWriter", "one JSON array"),
-        Format("jsonl", (".jsonl", ".ndjson"), "converters.writers.json_writers:JsonLinesWriter", "JSON Lines"),
-        Format("csv", (".csv",), "converters.writers.csv:CsvWriter", "CSV, RFC 4180"),
-        Format("parquet", (".parquet", ".pq"), "converters.writers.parquet:ParquetWriter", "Apache Parquet"),
-        Format("rss", (".rss", ".xml"), "converters.writers.rss:RssWriter", "RSS 2.0"),
+        Format("json", (".json",), "converters.writers.json_writers:JsonWriter"),
+        Format("jsonl", (".jsonl", ".ndjson"), "converters.writers.json_writers:JsonLinesWriter"),
+        Format("csv", (".csv",), "converters.writers.csv:CsvWriter"),
+        Format("parquet", (".parquet", ".pq"), "converters.writers.parquet:ParquetWriter"),
+        Format("rss", (".rss", ".xml"), "converters.writers.rss:RssWriter"),
     )
 }
 

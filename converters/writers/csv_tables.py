@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from converters.layout import Field, ordered_value
+from converters.layout import Field
 from converters.writers.base import ExportOptions, SchemaInfo, Writer
 from converters.writers.csv import SEPARATOR, Column, cell, lookup
 
@@ -90,7 +90,7 @@ class CsvTablesWriter(Writer):
     def _write_row(self, table: Table, row: Any, keys: tuple[Any, ...]) -> None:
         escape = self.options.escape_formulas
         if table.scalar_items:
-            values = [cell(ordered_value(row, table.columns[0].field), table.columns[0].field, escape)]
+            values = [cell(row, table.columns[0].field, escape)]  # cell() puts nested objects in schema order
         else:
             values = [cell(lookup(row, c.path), c.field, escape) for c in table.columns]
         self.rows[table.name].writerow([*keys, *values])
