@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,7 @@ class CheckOptions:
     allow_duplicate_urls: bool = False
     patterns: Sequence[str] = DEFAULT_PATTERNS
     jobs: int | None = None  # None: every available core
+    max_errors: int | None = None  # stop once this many errors are found (the file that reaches it is whole)
 
 
 @dataclass(slots=True)
@@ -44,6 +45,7 @@ class Summary:
     invalid: int = 0
     errors: int = 0
     warnings: int = 0
+    stopped: bool = False  # --max-errors was reached: files after the last one counted were not checked
     started: float = field(default_factory=time.monotonic)
 
     def add(self, result: FileResult) -> None:
@@ -58,7 +60,46 @@ class Summary:
         return time.monotonic() - self.started
 
 
-def check_paths(paths: Sequence[str], options: CheckOptions | None = None) -> Iterator[FileResult]:
+class CheckRun(Iterator[FileResult]):
+    """The results of one run, in path order; `stopped` says whether --max-errors cut it short."""
+
+    def __init__(self, first: Source, rest: Iterator[Source], options: CheckOptions) -> None:
+        self.stopped = False
+        self._results = self._checked(first, rest, options)
+
+    def __next__(self) -> FileResult:
+        return next(self._results)
+
+    def close(self) -> None:
+        """Stop the workers; results not yet taken are dropped."""
+        self._results.close()
+
+    def _checked(
+        self, first: Source, rest: Iterator[Source], options: CheckOptions
+    ) -> Generator[FileResult, None, None]:
+        urls = UrlIndex() if not options.allow_duplicate_urls else None
+        results = ordered_map(
+            check_source,
+            _prepend(first, rest),
+            jobs=options.jobs or available_cores(),
+            initializer=init_checker,
+            initargs=(options,),
+        )
+        errors = 0
+        try:
+            for result in results:
+                if urls is not None:
+                    urls.check(result)
+                yield result
+                errors += len(result.errors)
+                if options.max_errors is not None and errors >= options.max_errors:
+                    self.stopped = True
+                    return
+        finally:
+            results.close()  # shuts the pool down now, not when the garbage collector gets to it
+
+
+def check_paths(paths: Sequence[str], options: CheckOptions | None = None) -> CheckRun:
     """Check every article file under `paths`, yielding results in path order.
 
     Raises InputError (before yielding anything) when a path does not exist or
@@ -71,22 +112,7 @@ def check_paths(paths: Sequence[str], options: CheckOptions | None = None) -> It
     if first is None:
         looked_for = ", ".join(options.patterns)
         raise InputError(f"no article files found in {', '.join(paths)} (looked for {looked_for})")
-    return _checked(first, sources, options)
-
-
-def _checked(first: Source, rest: Iterator[Source], options: CheckOptions) -> Iterator[FileResult]:
-    urls = UrlIndex() if not options.allow_duplicate_urls else None
-    results = ordered_map(
-        check_source,
-        _prepend(first, rest),
-        jobs=options.jobs or available_cores(),
-        initializer=init_checker,
-        initargs=(options,),
-    )
-    for result in results:
-        if urls is not None:
-            urls.check(result)
-        yield result
+    return CheckRun(first, sources, options)
 
 
 def _prepend(first: Source, rest: Iterator[Source]) -> Iterator[Source]:

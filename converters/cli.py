@@ -111,14 +111,21 @@ def _interrupted(display: _Display, consequence: str = "") -> NoReturn:
 
 
 def _check_options(
-    schema: Path | None, jobs: int | None, include: list[str] | None, max_file_size: str, allow_duplicate_urls: bool
+    schema: Path | None,
+    jobs: int | None,
+    include: list[str] | None,
+    max_file_size: str,
+    allow_duplicate_urls: bool,
+    stop: tuple[bool, int | None],
 ) -> CheckOptions:
+    fail_fast, max_errors = stop
     return CheckOptions(
         schema_path=schema,
         limits=Limits(max_file_size=_size(max_file_size)),
         allow_duplicate_urls=allow_duplicate_urls,
         patterns=tuple(include or ()) or DEFAULT_PATTERNS,
         jobs=jobs,
+        max_errors=1 if fail_fast else max_errors,
     )
 
 
@@ -149,6 +156,13 @@ AllowDuplicateUrls = Annotated[
 Color = Annotated[
     str, typer.Option("--color", callback=_one_of(["auto", "always", "never"]), help="Colour: auto, always or never.")
 ]
+FailFast = Annotated[
+    bool, typer.Option("--fail-fast", help="Stop at the first invalid file (the same as --max-errors 1).")
+]
+MaxErrors = Annotated[
+    int | None,
+    typer.Option("--max-errors", metavar="N", min=1, help="Stop once N errors are found; later files are not checked."),
+]
 ShowProgress = Annotated[
     bool, typer.Option("--progress/--no-progress", help="Progress on stderr when it is a terminal.")
 ]
@@ -166,17 +180,21 @@ def validate(
     include: Include = None,
     max_file_size: MaxFileSize = f"{DEFAULT_MAX_FILE_SIZE // 2**20}MiB",
     allow_duplicate_urls: AllowDuplicateUrls = False,
+    fail_fast: FailFast = False,
+    max_errors: MaxErrors = None,
     color: Color = "auto",
     progress: ShowProgress = True,
 ) -> None:
     """Check article files against the schema and report every error with file:line:col."""
-    options = _check_options(schema, jobs, include, max_file_size, allow_duplicate_urls)
+    options = _check_options(schema, jobs, include, max_file_size, allow_duplicate_urls, (fail_fast, max_errors))
     display = _Display(REPORTERS[report_format](sys.stdout, color=_use_color(color)), progress)
     summary = Summary()
     try:
-        for result in check_paths(paths, options):
+        run = check_paths(paths, options)
+        for result in run:
             summary.add(result)
             display.show(result)
+        summary.stopped = run.stopped
     except (InputError, SchemaError) as error:
         display.meter.clear()
         _usage_error(str(error))
@@ -209,6 +227,8 @@ def export(
     include: Include = None,
     max_file_size: MaxFileSize = f"{DEFAULT_MAX_FILE_SIZE // 2**20}MiB",
     allow_duplicate_urls: AllowDuplicateUrls = False,
+    fail_fast: FailFast = False,
+    max_errors: MaxErrors = None,
     on_invalid: Annotated[
         str,
         typer.Option(
@@ -295,7 +315,7 @@ def export(
             paths,
             output,
             format_name,
-            check=_check_options(schema, jobs, include, max_file_size, allow_duplicate_urls),
+            check=_check_options(schema, jobs, include, max_file_size, allow_duplicate_urls, (fail_fast, max_errors)),
             options=options,
             on_invalid="skip" if on_invalid == "skip" else "fail",
             rejects=rejects,

@@ -18,6 +18,7 @@ from converters.check import STDIN_NAME, CheckOptions, Summary, check_paths
 from converters.findings import FileResult
 from converters.layout import article_layout
 from converters.output import STDOUT, AtomicOutput, OutputError
+from converters.report.base import plural
 from converters.schema import load_schema, schema_identity
 from converters.writers import WRITERS, ExportOptions, SchemaInfo, Writer, WriterError
 
@@ -54,7 +55,8 @@ def export(
 
     With on_invalid="fail", any invalid file means nothing is written and an
     existing target is left as it was; with "skip", invalid files go to the
-    `rejects` JSON Lines file instead. Raises OutputError, WriterError,
+    `rejects` JSON Lines file instead. A run stopped by `check.max_errors`
+    writes nothing either way. Raises OutputError, WriterError,
     InputError and SchemaError for usage problems, before writing anything.
     """
     check = replace(check or CheckOptions(), keep_records=True)
@@ -74,10 +76,15 @@ def export(
         with _Rejects(rejects, check.limits.max_file_size) as rejected:
             destination = output.open_directory() if output.directory else output.open_file()
             writer = writer_class(destination, info, options)
-            _run(paths, check, writer, summary, on_invalid, rejected, on_result)
-            if summary.checked.invalid and on_invalid == "fail":
-                return summary  # leaving the block discards the output
-            writer.close()
+            try:
+                _run(paths, check, writer, summary, on_invalid, rejected, on_result)
+                if (summary.checked.invalid and on_invalid == "fail") or summary.checked.stopped:
+                    writer.abandon()
+                    return summary  # leaving the block discards the output
+                writer.close()
+            except BaseException:  # a full disk, Ctrl-C: nothing half-finished may linger
+                writer.abandon()
+                raise
             summary.written = writer.written(summary.written)
             rejected.commit()
             output.commit()
@@ -87,6 +94,11 @@ def export(
 
 def export_summary_line(summary: ExportSummary, target: str) -> str:
     checked = summary.checked
+    if checked.stopped:
+        return (
+            f"nothing written: stopped at the error limit after {plural(checked.errors, 'error')} "
+            f"in {plural(checked.checked, 'file')}; {target} is unchanged"
+        )
     if not summary.committed:
         return (
             f"nothing written: {checked.invalid:,} of {checked.checked:,} files are invalid "
@@ -118,7 +130,8 @@ def _run(
     on_result: Callable[[FileResult], None] | None,
 ) -> None:
     batch: list[dict[str, Any]] = []
-    for result in check_paths(paths, check):
+    run = check_paths(paths, check)
+    for result in run:
         summary.checked.add(result)
         if on_result is not None:
             on_result(result)
@@ -135,7 +148,8 @@ def _run(
             writer.write_batch(batch)
             summary.written += len(batch)
             batch = []
-    if batch and not (summary.checked.invalid and on_invalid == "fail"):
+    summary.checked.stopped = run.stopped
+    if batch and not (summary.checked.invalid and on_invalid == "fail") and not run.stopped:
         writer.write_batch(batch)
         summary.written += len(batch)
 

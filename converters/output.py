@@ -147,7 +147,9 @@ class AtomicOutput:
 
     def discard(self) -> None:
         if self._stream is not None and not self._stream.closed:
-            self._stream.close()
+            # Closing flushes what is buffered, which fails again on a full disk; the file goes anyway.
+            with contextlib.suppress(OSError):
+                self._stream.close()
         if self._temporary is not None:
             if os.path.isdir(self._temporary):
                 shutil.rmtree(self._temporary, ignore_errors=True)

@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import signal
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 from typing import Any, TypeVar
@@ -33,7 +33,7 @@ def ordered_map(
     initializer: Callable[..., None],
     initargs: tuple[Any, ...] = (),
     chunk_size: int = 64,
-) -> Iterator[Result]:
+) -> Generator[Result, None, None]:
     """`map(func, items)` over `jobs` processes, results in input order.
 
     At most a few chunks per worker are in flight, so a million inputs never sit

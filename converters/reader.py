@@ -6,6 +6,7 @@ A UTF-8 byte-order mark and CRLF line endings are accepted.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -108,9 +109,21 @@ def _file_position(error: YamlError) -> Position | None:
     return Position(error.line + 2, error.column + 1)
 
 
+# UTF-32 first: its little-endian mark begins with UTF-16's.
+_OTHER_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
 def _decode(data: bytes) -> str:
     if not data.strip():
         raise ReaderError("empty", "file is empty" if not data else "file holds only whitespace")
+    for bom, encoding in _OTHER_BOMS:
+        if data.startswith(bom):
+            raise ReaderError("encoding", f"file is {encoding} (it starts with a byte-order mark): save it as UTF-8")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

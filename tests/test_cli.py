@@ -238,3 +238,34 @@ def test_a_duplicate_url_error_takes_its_place_in_line_order(run_cli: RunCli, co
     ]
     lines = run_cli("validate", str(corpus)).stdout.splitlines()[:-1]
     assert [int(line.split(":")[1]) for line in lines] == expected
+
+
+def test_max_errors_stops_after_the_file_that_reaches_it(run_process: RunProcess, tmp_path: Path) -> None:
+    _big_corpus(tmp_path, 700)  # files 0, 97, 194, ... hold one error each
+    outputs = []
+    for jobs in ("1", "2"):
+        result = run_process("validate", str(tmp_path), "--max-errors", "3", "--jobs", jobs, "-f", "json")
+        assert result.returncode == 1
+        assert "stopped at the error limit" in result.stderr
+        outputs.append(json.loads(result.stdout))
+    assert outputs[0] == outputs[1]  # where a run stops does not depend on --jobs
+    report = outputs[0]
+    assert report["stopped"] is True
+    assert report["checked"] == 195  # files 0 to 194: the third error is in file 194
+    assert [e["file"].rsplit("/", 1)[1] for e in report["errors"]] == ["00000.md", "00097.md", "00194.md"]
+
+
+def test_fail_fast_stops_at_the_first_invalid_file(run_cli: RunCli) -> None:
+    invalid = sorted(str(p) for p in (CASES / "invalid").glob("*.md"))
+    result = run_cli("validate", *invalid, "--fail-fast")
+    assert result.exit_code == 1
+    assert {line.split(":", 1)[0] for line in result.stdout.splitlines()[:-1]} == {invalid[0]}
+    assert result.stdout.splitlines()[-1].startswith("1 file checked: 0 valid, 1 invalid")
+    assert "stopped at the error limit" in result.stdout
+
+
+def test_a_run_that_stays_under_max_errors_is_complete(run_cli: RunCli, mixed: Path) -> None:
+    everything = run_cli("validate", str(mixed), "-f", "json")
+    limited = run_cli("validate", str(mixed), "-f", "json", "--max-errors", "1000")
+    assert limited.stdout == everything.stdout
+    assert "stopped" not in json.loads(limited.stdout)

@@ -73,3 +73,11 @@ def test_readme_parquet_schema_is_what_the_export_writes(run_cli: RunCli, tmp_pa
     assert run_cli("export", str(REPO / "examples"), "-o", str(out)).exit_code == 0
     schema = pq.read_schema(out).to_string(show_field_metadata=False, show_schema_metadata=False)
     assert schema + "\n" == shown
+
+
+def test_every_test_the_reliability_section_cites_exists() -> None:
+    section = README.split("## Reliability", 1)[1].split("\n## ", 1)[0]
+    cited = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", section)
+    assert len(cited) >= 15
+    for path, name in cited:
+        assert f"def {name}(" in (REPO / path).read_text(encoding="utf-8"), f"{path}::{name} does not exist"

@@ -6,17 +6,13 @@ import base64
 import csv
 import json
 import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import REPO, SCHEMA_FILE, SEEDS, RunCli, RunProcess
+from conftest import REPO, SCHEMA_FILE, SEEDS, RunCli, RunProcess, many_articles
+from independent import expected_cell
 
 from converters.limits import Limits
 from converters.reader import parse_article
@@ -93,17 +89,6 @@ def test_stdout(run_cli: RunCli) -> None:
 # -- CSV ------------------------------------------------------------------------------
 
 
-def _expected_cell(value: Any) -> str:
-    """Written independently of the writer: the cell rules the README states."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return str(value)
-
-
 def test_csv_round_trips_through_the_csv_module(run_cli: RunCli, tmp_path: Path) -> None:
     out = tmp_path / "articles.csv"
     _export(run_cli, "-o", str(out))
@@ -120,7 +105,7 @@ def test_csv_round_trips_through_the_csv_module(run_cli: RunCli, tmp_path: Path)
             value = record.get(parent, {}).get(child) if child else record.get(parent)
             if isinstance(value, (list, dict)):
                 assert json.loads(cell) == value, column
-            assert cell == _expected_cell(value), column
+            assert cell == expected_cell(value), column
     assert list(rows[0])[:4] == ["category", "title", "excerpt", "publishedDateTime"]
     assert "provider__name" in rows[0]
     assert out.read_bytes().count(b"\r\n") >= len(records) + 1  # RFC 4180 line ends
@@ -283,16 +268,8 @@ def test_a_field_added_to_the_schema_appears_in_every_format(run_cli: RunCli, tm
 # -- determinism and interruption ------------------------------------------------------------
 
 
-def _many(root: Path, files: int) -> None:
-    seed = SEEDS[1].read_text(encoding="utf-8")
-    for n in range(files):
-        folder = root / f"{n // 500:03d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{n:06d}.md").write_text(seed.replace('webUrl: "https://', f'webUrl: "https://n{n}.', 1), "utf-8")
-
-
 def test_output_is_byte_identical_across_runs_and_job_counts(run_process: RunProcess, tmp_path: Path) -> None:
-    _many(tmp_path / "in", 600)
+    many_articles(tmp_path / "in", 600)
     outputs: list[bytes] = []
     for jobs in ("1", "2", "2"):
         out = tmp_path / f"out-{len(outputs)}.jsonl"
@@ -302,47 +279,13 @@ def test_output_is_byte_identical_across_runs_and_job_counts(run_process: RunPro
     assert outputs[0] == outputs[1] == outputs[2]
 
 
-def test_an_export_killed_midway_leaves_no_partial_file(tmp_path: Path) -> None:
-    """SIGKILL at several points: the target is always the old file or the new one, whole."""
-    _many(tmp_path / "in", 4000)
-    out = tmp_path / "out.jsonl"
-    out.write_bytes(b"the previous export\n")
-    for delay in (0.2, 0.5, 0.9, 1.4):
-        process = subprocess.Popen(
-            [_articles_script(), "export", str(tmp_path / "in"), "-o", str(out), "--jobs", "2"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        content = out.read_bytes()
-        assert content == b"the previous export\n" or content.count(b"\n") == 4000
-
-
-def _articles_script() -> str:
-    return shutil.which("articles", path=os.path.dirname(sys.executable)) or "articles"
-
-
-def _limit_file_size() -> None:
-    import resource
-
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # so the write fails with EFBIG instead of killing the process
-    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
-
-
-def test_a_full_disk_is_a_clear_error_and_leaves_nothing_behind(tmp_path: Path) -> None:
-    _many(tmp_path / "in", 300)  # about 900 KB of JSON Lines, far past the 20 KB limit
-    out = tmp_path / "out" / "articles.jsonl"
-    out.parent.mkdir()
-    result = subprocess.run(
-        [_articles_script(), "export", str(tmp_path / "in"), "-o", str(out)],
-        preexec_fn=_limit_file_size,
-        capture_output=True,
-        text=True,
-        check=False,
+def test_an_export_stopped_by_max_errors_writes_nothing(run_cli: RunCli, half_bad: Path, tmp_path: Path) -> None:
+    out, rejects = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
+    out.write_bytes(b"previous export\n")
+    result = run_cli(
+        "export", str(half_bad), "-o", str(out), "--on-invalid", "skip", "--rejects", str(rejects), "--max-errors", "1"
     )
-    assert result.returncode == 3, result.stderr
-    assert "cannot write" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert list(out.parent.iterdir()) == []
+    assert result.exit_code == 1
+    assert "nothing written: stopped at the error limit after 1 error in 3 files" in result.stderr
+    assert out.read_bytes() == b"previous export\n"
+    assert not rejects.exists()

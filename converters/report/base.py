@@ -60,11 +60,13 @@ def plain_line(finding: Finding, label: str = "") -> str:
     return f"{location(finding)}: {label}{pointer}{finding.message} [{finding.keyword}]"
 
 
-def summary_line(summary: Summary) -> str:
-    def plural(count: int, noun: str) -> str:
-        return f"{count:,} {noun}{'' if count == 1 else 's'}"
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
-    return (
+
+def summary_line(summary: Summary) -> str:
+    line = (
         f"{plural(summary.checked, 'file')} checked: {summary.valid:,} valid, {summary.invalid:,} invalid; "
         f"{plural(summary.errors, 'error')}, {plural(summary.warnings, 'warning')} in {summary.seconds:.2f} s"
     )
+    return line + ("; stopped at the error limit, later files were not checked" if summary.stopped else "")

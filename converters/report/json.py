@@ -40,6 +40,8 @@ class JsonReporter(Reporter):
 
     def finish(self, summary: Summary) -> None:
         counts = f'"checked": {summary.checked}, "valid": {summary.valid}, "invalid": {summary.invalid}'
+        if summary.stopped:  # only then, so that a complete report keeps its shape
+            counts += ', "stopped": true'
         self.stream.write("{" + counts + ',\n "errors": ')
         self._errors.write_to(self.stream)
         self.stream.write(',\n "warnings": ')

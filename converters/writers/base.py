@@ -79,6 +79,9 @@ class Writer(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def abandon(self) -> None:  # noqa: B027 - most writers hold nothing the output's own discard does not free
+        """Give up: release what the writer holds without finishing the output, which will be discarded."""
+
 
 def text_stream(target: BinaryIO | Path) -> io.TextIOWrapper:
     """UTF-8 text over a binary target; `newline=""` so nothing rewrites line endings."""

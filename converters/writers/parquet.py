@@ -9,6 +9,7 @@ the compliant nested layout.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,6 +63,9 @@ class ParquetWriter(Writer):
     def close(self) -> None:
         self.pending.flush()
         self.file.close()
+
+    def abandon(self) -> None:
+        _abandon(self.file)
 
 
 def _batch(records: Sequence[dict[str, Any]], layout: Field, schema: pa.Schema) -> pa.RecordBatch:
@@ -161,6 +165,19 @@ class ParquetDatasetWriter(Writer):
             self._flush(key)
         for writer in self.open.values():
             writer.close()
+
+    def abandon(self) -> None:
+        for writer in self.open.values():
+            _abandon(writer)
+
+
+def _abandon(writer: pq.ParquetWriter) -> None:
+    """Drop a file writer unfinished. Its own close() would write a footer, and, once the
+    output stream is gone, pyarrow's __del__ would print a 'write to closed file' traceback."""
+    writer.is_open = False
+    if writer.file_handle is not None:
+        with contextlib.suppress(OSError):  # a full disk fails the flush too; the file is deleted anyway
+            writer.file_handle.close()
 
 
 def _partition_key(layout: Field, column: str) -> Any:
