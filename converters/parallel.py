@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -16,6 +19,7 @@ Result = TypeVar("Result")
 
 # Below this many items, starting worker processes costs more than it saves.
 SERIAL_THRESHOLD = 256
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
 def available_cores() -> int:
@@ -48,7 +52,7 @@ def ordered_map(
         yield from map(func, iterator)
         return
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-    with ProcessPoolExecutor(jobs, context, _init_worker, (initializer, initargs)) as pool:
+    with ProcessPoolExecutor(jobs, context, _init_worker, (initializer, initargs, os.getpid())) as pool:
         pending: deque[Future[list[Result]]] = deque()
         chunks = _chunks(head, iterator, chunk_size)
         try:
@@ -70,10 +74,24 @@ def _chunks(head: list[Item], rest: Iterator[Item], size: int) -> Iterator[list[
         yield chunk
 
 
-def _init_worker(initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+def _init_worker(initializer: Callable[..., None], initargs: tuple[Any, ...], parent: int) -> None:
     # Ctrl-C is the parent's to handle: workers would otherwise each print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with(parent)
     initializer(*initargs)
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when the parent dies, even by SIGKILL.
+
+    A worker waits on a queue whose other end it also holds (fork copies it),
+    so it would never see the parent go, and would wait forever.
+    """
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
 
 
 def _run_chunk(func: Callable[[Item], Result], chunk: list[Item]) -> list[Result]:

@@ -48,6 +48,7 @@ def test_a_sigkill_at_any_point_leaves_the_old_output_or_the_whole_new_one(tmp_p
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()
+        assert _workers_end(str(out)), "worker processes outlived the killed export"
         content = out.read_bytes()
         assert content in (old, new), f"a partial {name} after a kill at {delay:.2f} s"
         outcomes.add("old" if content == old else "new")
@@ -55,6 +56,23 @@ def test_a_sigkill_at_any_point_leaves_the_old_output_or_the_whole_new_one(tmp_p
         for stray in _temporary_files(tmp_path):  # documented: a kill can leave a hidden .tmp, never OUT
             os.unlink(tmp_path / stray)
     assert "old" in outcomes  # some kills landed mid-run, or the test proves nothing
+
+
+def _workers_end(marker: str, grace: float = 10.0) -> bool:
+    """Whether every process whose command line names `marker` is gone within `grace` seconds."""
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not any(marker.encode() in _command_line(pid) for pid in os.listdir("/proc") if pid.isdigit()):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _command_line(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # it ended while we looked
+        return b""
 
 
 def _limit_file_size() -> None:
