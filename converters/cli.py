@@ -23,11 +23,14 @@ from converters.export import export_summary_line
 from converters.findings import FileResult
 from converters.layout import LayoutError
 from converters.limits import DEFAULT_MAX_FILE_SIZE, Limits, parse_size
+from converters.load import LoadError, load_summary_line
+from converters.load import load as run_load
 from converters.output import OutputError
 from converters.progress import Progress
 from converters.report import REPORTERS, Reporter
 from converters.report.base import summary_line
 from converters.schema import SchemaError, bundled_schema_text, load_schema
+from converters.tables import DEFAULT_TABLE, DIALECTS, SCHEMA_FORMATS, render_schema
 from converters.writers import WRITERS, ExportOptions, WriterError, format_for
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_WRITE_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -163,6 +166,20 @@ MaxErrors = Annotated[
     int | None,
     typer.Option("--max-errors", metavar="N", min=1, help="Stop once N errors are found; later files are not checked."),
 ]
+OnInvalidOption = Annotated[
+    str,
+    typer.Option(
+        "--on-invalid",
+        callback=_one_of(["fail", "skip"]),
+        help="fail: write nothing if any file is invalid; skip: write the valid ones, reject the rest.",
+    ),
+]
+Rejects = Annotated[
+    str | None, typer.Option("--rejects", metavar="FILE", help="JSON Lines of rejected files (with skip).")
+]
+ReportOption = Annotated[
+    str, typer.Option("--report", callback=_one_of(REPORTERS), help="Format of the error report on stderr.")
+]
 ShowProgress = Annotated[
     bool, typer.Option("--progress/--no-progress", help="Progress on stderr when it is a terminal.")
 ]
@@ -229,21 +246,9 @@ def export(
     allow_duplicate_urls: AllowDuplicateUrls = False,
     fail_fast: FailFast = False,
     max_errors: MaxErrors = None,
-    on_invalid: Annotated[
-        str,
-        typer.Option(
-            "--on-invalid",
-            callback=_one_of(["fail", "skip"]),
-            help="fail: write nothing if any file is invalid; skip: write the valid ones, reject the rest.",
-        ),
-    ] = "fail",
-    rejects: Annotated[
-        str | None, typer.Option("--rejects", metavar="FILE", help="JSON Lines of rejected files (with skip).")
-    ] = None,
-    report: Annotated[
-        str,
-        typer.Option("--report", callback=_one_of(REPORTERS), help="Format of the error report on stderr."),
-    ] = "text",
+    on_invalid: OnInvalidOption = "fail",
+    rejects: Rejects = None,
+    report: ReportOption = "text",
     indent: Annotated[int | None, typer.Option("--indent", min=0, help="JSON: indent by N spaces.")] = None,
     escape_formulas: Annotated[
         bool, typer.Option("--escape-formulas", help="CSV: prefix ' to text cells starting with = + - @ tab CR.")
@@ -337,17 +342,74 @@ def export(
     raise typer.Exit(EXIT_OK if outcome.committed else EXIT_INVALID)
 
 
-@app.command("schema")
-def show_schema(schema: SchemaOption = None) -> None:
-    """Print the article JSON Schema."""
-    if schema is None:
-        typer.echo(bundled_schema_text(), nl=False)
-        return
+@app.command()
+def load(
+    paths: Paths,
+    into: Annotated[
+        str,
+        typer.Option("--into", metavar="TARGET", help="A DuckDB database file (warehouse.duckdb) or postgresql://..."),
+    ],
+    table: Annotated[
+        str, typer.Option("--table", help="The table to create or upsert into (schema.table works).")
+    ] = DEFAULT_TABLE,
+    schema: SchemaOption = None,
+    jobs: Jobs = None,
+    include: Include = None,
+    max_file_size: MaxFileSize = f"{DEFAULT_MAX_FILE_SIZE // 2**20}MiB",
+    fail_fast: FailFast = False,
+    max_errors: MaxErrors = None,
+    on_invalid: OnInvalidOption = "fail",
+    rejects: Rejects = None,
+    report: ReportOption = "text",
+    color: Color = "auto",
+    progress: ShowProgress = True,
+) -> None:
+    """Load valid articles into a warehouse table, upserting by webUrl, in one transaction."""
+    display = _Display(REPORTERS[report](sys.stderr, color=_use_color(color) and sys.stderr.isatty()), progress)
     try:
-        load_schema(schema)
-    except SchemaError as error:
+        outcome = run_load(
+            paths,
+            into,
+            table=table,
+            check=_check_options(schema, jobs, include, max_file_size, False, (fail_fast, max_errors)),
+            on_invalid="skip" if on_invalid == "skip" else "fail",
+            rejects=rejects,
+            on_result=display.show,
+        )
+    except (InputError, SchemaError, OutputError, LayoutError, LoadError) as error:
+        display.meter.clear()
         _usage_error(str(error))
-    typer.echo(schema.read_text(encoding="utf-8"), nl=False)
+    except KeyboardInterrupt:
+        _interrupted(display, "; nothing was loaded")
+    display.meter.clear()
+    if not display.reporter.writes_summary:
+        display.reporter.finish(outcome.export.checked)
+    typer.echo(load_summary_line(outcome, into, table), err=True)
+    raise typer.Exit(EXIT_OK if outcome.committed else EXIT_INVALID)
+
+
+@app.command("schema")
+def show_schema(
+    schema: SchemaOption = None,
+    schema_format: Annotated[
+        str,
+        typer.Option("--format", "-f", callback=_one_of(SCHEMA_FORMATS), help=f"Output: {', '.join(SCHEMA_FORMATS)}."),
+    ] = "json-schema",
+    dialect: Annotated[
+        str | None,
+        typer.Option("--dialect", callback=_one_of(DIALECTS), help=f"With --format sql: {', '.join(DIALECTS)}."),
+    ] = None,
+    table: Annotated[str, typer.Option("--table", help="With --format sql: the table's name.")] = DEFAULT_TABLE,
+) -> None:
+    """Print the article JSON Schema, or a table definition derived from it (Arrow, BigQuery, SQL DDL)."""
+    try:
+        loaded = load_schema(schema)
+        if schema_format == "json-schema" and dialect is None:  # the file itself, byte for byte
+            typer.echo(bundled_schema_text() if schema is None else schema.read_text(encoding="utf-8"), nl=False)
+            return
+        typer.echo(render_schema(loaded, schema_format, table=table, dialect=dialect), nl=False)
+    except (SchemaError, LayoutError) as error:
+        _usage_error(str(error))
 
 
 def main() -> None:

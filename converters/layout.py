@@ -12,6 +12,10 @@ from typing import Any, Literal
 
 Kind = Literal["string", "datetime", "integer", "number", "boolean", "object", "array", "json"]
 
+# The field that identifies an article: unique across a corpus (validate checks it), and
+# the key a load upserts by.
+KEY_FIELD = "webUrl"
+
 _SIMPLE_KINDS: dict[str, Kind] = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
 
 

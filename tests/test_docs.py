@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,23 @@ def test_every_test_the_reliability_section_cites_exists() -> None:
     assert len(cited) >= 15
     for path, name in cited:
         assert f"def {name}(" in (REPO / path).read_text(encoding="utf-8"), f"{path}::{name} does not exist"
+
+
+def test_the_readme_load_example_runs_twice_with_the_same_row_count(run_cli: RunCli, tmp_path: Path) -> None:
+    import duckdb
+
+    block = README.split("<!-- load-example", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(line) for line in block.splitlines() if line.startswith("articles load")]
+    assert len(commands) == 2
+    shutil.copytree(REPO / "examples", tmp_path / "examples")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        outputs = [run_cli(*command[1:]) for command in commands]
+    finally:
+        os.chdir(cwd)
+    assert [o.exit_code for o in outputs] == [0, 0]
+    shown = README.split("<!-- load-example", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    assert _TIMING.sub("", "".join(o.stderr for o in outputs)) == _TIMING.sub("", shown)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
+        assert connection.execute("SELECT count(*) FROM articles").fetchone() == (2,)

@@ -1,0 +1,108 @@
+"""Layout -> `CREATE TABLE` per SQL dialect.
+
+- DuckDB: STRUCT and LIST, the Parquet file's own shapes: `INSERT ... SELECT *
+  FROM read_parquet(...)` needs no casts.
+- PostgreSQL: scalars get native types, lists of scalars native arrays
+  (`text[]`), and objects and lists of objects `jsonb`. Composite types would
+  mirror the nesting, but every change to the schema would then need `ALTER
+  TYPE` on types that other tables may share, and `jsonb` is what people query
+  nested PostgreSQL data with (operators, GIN indexes, `jsonb_path_query`).
+- Snowflake: VARIANT, ARRAY and OBJECT, which is how Snowflake loads nested
+  Parquet.
+- BigQuery: STRUCT and ARRAY, as the BigQuery JSON schema has them.
+
+Every column is nullable, as in the files (`required` is enforced by
+validation), but the key, webUrl, which is the primary key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from converters.layout import KEY_FIELD, Field, LayoutError
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    name: str
+    scalars: dict[str, str]  # layout kind -> column type
+    nested: Literal["structural", "postgres", "semi-structured"]
+    quote: str = '"'
+    primary_key: str = "PRIMARY KEY ({})"  # Snowflake accepts and records it, without enforcing it
+
+    def identifier(self, name: str) -> str:
+        return self.quote + name.replace(self.quote, self.quote * 2) + self.quote
+
+    def column_type(self, field: Field) -> str:
+        if self.nested == "semi-structured":
+            return {"object": "OBJECT", "array": "ARRAY"}.get(field.kind) or self.scalars[field.kind]
+        if self.nested == "postgres":
+            if field.kind == "array" and field.items is not None and field.items.kind not in ("object", "array"):
+                return self.scalars[field.items.kind] + "[]"
+            return "jsonb" if field.kind in ("object", "array") else self.scalars[field.kind]
+        return self._structural(field)
+
+    def _structural(self, field: Field) -> str:
+        if field.kind == "object":
+            members = ", ".join(f"{self.identifier(c.name)} {self._structural(c)}" for c in field.children)
+            return f"STRUCT({members})" if self.name == "duckdb" else f"STRUCT<{members}>"
+        if field.kind == "array":
+            assert field.items is not None
+            if self.name == "bigquery" and field.items.kind == "array":
+                raise LayoutError(f"{field.name}: BigQuery has no array of arrays")
+            item = self._structural(field.items)
+            return f"{item}[]" if self.name == "duckdb" else f"ARRAY<{item}>"
+        return self.scalars[field.kind]
+
+
+DIALECTS: dict[str, Dialect] = {
+    d.name: d
+    for d in (
+        Dialect(
+            "duckdb",
+            {"string": "VARCHAR", "datetime": "TIMESTAMPTZ", "integer": "BIGINT", "number": "DOUBLE",
+             "boolean": "BOOLEAN", "json": "VARCHAR"},
+            "structural",
+        ),
+        Dialect(
+            "postgres",
+            {"string": "text", "datetime": "timestamptz", "integer": "bigint", "number": "double precision",
+             "boolean": "boolean", "json": "jsonb"},
+            "postgres",
+        ),
+        Dialect(
+            "bigquery",
+            {"string": "STRING", "datetime": "TIMESTAMP", "integer": "INT64", "number": "FLOAT64",
+             "boolean": "BOOL", "json": "STRING"},
+            "structural",
+            quote="`",
+            primary_key="PRIMARY KEY ({}) NOT ENFORCED",  # BigQuery's only form
+        ),
+        Dialect(
+            "snowflake",
+            {"string": "VARCHAR", "datetime": "TIMESTAMP_TZ", "integer": "NUMBER(19, 0)", "number": "FLOAT",
+             "boolean": "BOOLEAN", "json": "VARIANT"},
+            "semi-structured",
+        ),
+    )
+}  # fmt: skip
+
+
+def create_table(layout: Field, table: str, dialect: Dialect) -> str:
+    """`CREATE TABLE IF NOT EXISTS`, one column per top-level field, in schema order."""
+    key = layout.child(KEY_FIELD)
+    lines = []
+    for field in layout.children:
+        line = f"  {dialect.identifier(field.name)} {dialect.column_type(field)}"
+        if field is key:
+            line += " NOT NULL"
+        lines.append(line)
+    if key is not None:
+        lines.append("  " + dialect.primary_key.format(dialect.identifier(key.name)))
+    return f"CREATE TABLE IF NOT EXISTS {qualified_name(table, dialect)} (\n" + ",\n".join(lines) + "\n);\n"
+
+
+def qualified_name(table: str, dialect: Dialect) -> str:
+    """`raw.articles` -> `"raw"."articles"`: each part quoted, so any name is safe in SQL."""
+    return ".".join(dialect.identifier(part) for part in table.split("."))

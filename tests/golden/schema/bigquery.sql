@@ -1,0 +1,21 @@
+CREATE TABLE IF NOT EXISTS `articles` (
+  `category` STRING,
+  `title` STRING,
+  `excerpt` STRING,
+  `publishedDateTime` TIMESTAMP,
+  `originalUrl` STRING,
+  `webUrl` STRING NOT NULL,
+  `ampWebUrl` STRING,
+  `cdnAmpWebUrl` STRING,
+  `type` STRING,
+  `quality` INT64,
+  `heat` INT64,
+  `published` BOOL,
+  `provider` STRUCT<`name` STRING, `domain` STRING>,
+  `topics` ARRAY<STRING>,
+  `images` ARRAY<STRUCT<`url` STRING, `width` INT64, `height` INT64, `isCached` BOOL>>,
+  `related` ARRAY<STRUCT<`title` STRING, `excerpt` STRING, `publishedDateTime` TIMESTAMP, `webUrl` STRING, `ampWebUrl` STRING, `cdnAmpWebUrl` STRING, `type` STRING, `quality` INT64, `images` ARRAY<STRUCT<`url` STRING, `width` INT64, `height` INT64, `isCached` BOOL>>, `provider` STRUCT<`name` STRING, `domain` STRING>>>,
+  `secured` STRING,
+  `body` STRING,
+  PRIMARY KEY (`webUrl`) NOT ENFORCED
+);

@@ -1,0 +1,21 @@
+CREATE TABLE IF NOT EXISTS "articles" (
+  "category" VARCHAR,
+  "title" VARCHAR,
+  "excerpt" VARCHAR,
+  "publishedDateTime" TIMESTAMPTZ,
+  "originalUrl" VARCHAR,
+  "webUrl" VARCHAR NOT NULL,
+  "ampWebUrl" VARCHAR,
+  "cdnAmpWebUrl" VARCHAR,
+  "type" VARCHAR,
+  "quality" BIGINT,
+  "heat" BIGINT,
+  "published" BOOLEAN,
+  "provider" STRUCT("name" VARCHAR, "domain" VARCHAR),
+  "topics" VARCHAR[],
+  "images" STRUCT("url" VARCHAR, "width" BIGINT, "height" BIGINT, "isCached" BOOLEAN)[],
+  "related" STRUCT("title" VARCHAR, "excerpt" VARCHAR, "publishedDateTime" TIMESTAMPTZ, "webUrl" VARCHAR, "ampWebUrl" VARCHAR, "cdnAmpWebUrl" VARCHAR, "type" VARCHAR, "quality" BIGINT, "images" STRUCT("url" VARCHAR, "width" BIGINT, "height" BIGINT, "isCached" BOOLEAN)[], "provider" STRUCT("name" VARCHAR, "domain" VARCHAR))[],
+  "secured" VARCHAR,
+  "body" VARCHAR,
+  PRIMARY KEY ("webUrl")
+);

@@ -1,0 +1,21 @@
+CREATE TABLE IF NOT EXISTS "articles" (
+  "category" text,
+  "title" text,
+  "excerpt" text,
+  "publishedDateTime" timestamptz,
+  "originalUrl" text,
+  "webUrl" text NOT NULL,
+  "ampWebUrl" text,
+  "cdnAmpWebUrl" text,
+  "type" text,
+  "quality" bigint,
+  "heat" bigint,
+  "published" boolean,
+  "provider" jsonb,
+  "topics" text[],
+  "images" jsonb,
+  "related" jsonb,
+  "secured" text,
+  "body" text,
+  PRIMARY KEY ("webUrl")
+);

@@ -1,0 +1,21 @@
+CREATE TABLE IF NOT EXISTS "articles" (
+  "category" VARCHAR,
+  "title" VARCHAR,
+  "excerpt" VARCHAR,
+  "publishedDateTime" TIMESTAMP_TZ,
+  "originalUrl" VARCHAR,
+  "webUrl" VARCHAR NOT NULL,
+  "ampWebUrl" VARCHAR,
+  "cdnAmpWebUrl" VARCHAR,
+  "type" VARCHAR,
+  "quality" NUMBER(19, 0),
+  "heat" NUMBER(19, 0),
+  "published" BOOLEAN,
+  "provider" OBJECT,
+  "topics" ARRAY,
+  "images" ARRAY,
+  "related" ARRAY,
+  "secured" VARCHAR,
+  "body" VARCHAR,
+  PRIMARY KEY ("webUrl")
+);

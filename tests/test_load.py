@@ -1,0 +1,232 @@
+"""`articles load`: idempotent upserts by webUrl, in one transaction, into DuckDB and a real PostgreSQL.
+
+The PostgreSQL tests need a server: set ARTICLES_TEST_POSTGRES=postgresql://...
+(.ci/run starts one). Without it they skip, except in CI, where they must run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from conftest import SEEDS, RunCli, articles_script, many_articles
+from test_export import CORPUS, _records
+
+Query = Callable[[str], list[tuple[Any, ...]]]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = os.environ.get("ARTICLES_TEST_POSTGRES")
+    required = os.environ.get("ARTICLES_REQUIRE_POSTGRES") == "1"
+    if not url:
+        if required:
+            pytest.fail("ARTICLES_REQUIRE_POSTGRES is set but ARTICLES_TEST_POSTGRES is not")
+        pytest.skip("no PostgreSQL server: set ARTICLES_TEST_POSTGRES=postgresql://... to run these tests")
+    psycopg = pytest.importorskip("psycopg") if not required else __import__("psycopg")
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.Error as error:
+        if required:
+            pytest.fail(f"PostgreSQL at {url} is not reachable: {error}")
+        pytest.skip(f"PostgreSQL at {url} is not reachable: {error}")
+    return url
+
+
+class Target:
+    """A fresh table in DuckDB or PostgreSQL, and a way to query it."""
+
+    def __init__(self, backend: str, location: str, table: str) -> None:
+        self.backend, self.location, self.table = backend, location, table
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        sql = sql.replace("THE_TABLE", f'"{self.table}"')
+        if self.backend == "duckdb":
+            with duckdb.connect(self.location) as connection:
+                connection.execute("SET TimeZone = 'UTC'")
+                return connection.execute(sql).fetchall()
+        import psycopg
+
+        with psycopg.connect(self.location) as connection:
+            connection.execute("SET TimeZone = 'UTC'")
+            cursor = connection.execute(sql.encode())
+            return cursor.fetchall() if cursor.description is not None else []
+
+    def count(self) -> int:
+        return int(self.query("SELECT count(*) FROM THE_TABLE")[0][0])
+
+    def load(self, run_cli: RunCli, *args: str) -> Any:
+        return run_cli("load", *args, "--into", self.location, "--table", self.table)
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    table = f"articles_{uuid.uuid4().hex[:12]}"  # tests share the server; each gets its own table
+    if request.param == "duckdb":
+        yield Target("duckdb", str(tmp_path / "warehouse.duckdb"), table)
+        return
+    url = request.getfixturevalue("postgres_url")
+    yield Target("postgres", url, table)
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'DROP TABLE IF EXISTS "{table}"'.encode())
+
+
+def test_loading_twice_inserts_once_then_leaves_every_row_unchanged(run_cli: RunCli, target: Target) -> None:
+    files = len(list(CORPUS.iterdir()))
+    first = target.load(run_cli, str(CORPUS))
+    assert first.exit_code == 0, first.stderr
+    assert f": {files} inserted, 0 updated, 0 unchanged, 0 rejected" in first.stderr
+    second = target.load(run_cli, str(CORPUS))
+    assert second.exit_code == 0, second.stderr
+    assert f": 0 inserted, 0 updated, {files} unchanged, 0 rejected" in second.stderr
+    assert target.count() == files
+
+
+def test_a_changed_file_is_updated_and_a_new_one_inserted(run_cli: RunCli, target: Target, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    assert target.load(run_cli, str(corpus)).exit_code == 0
+    edited = corpus / "edge-minimal.md"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("Only the required fields", "Edited"), "utf-8")
+    new = SEEDS[0].read_text(encoding="utf-8").replace('webUrl: "https://', 'webUrl: "https://new.', 1)
+    (corpus / "new.md").write_text(new, encoding="utf-8")
+    result = target.load(run_cli, str(corpus))
+    assert result.exit_code == 0, result.stderr
+    files = len(list(CORPUS.iterdir()))
+    assert f": 1 inserted, 1 updated, {files - 1} unchanged, 0 rejected" in result.stderr
+    assert target.count() == files + 1
+    assert target.query("SELECT title FROM THE_TABLE WHERE \"webUrl\" = 'https://example.org/news/minimal'") == [
+        ("Edited",)
+    ]
+
+
+def test_values_arrive_with_their_types(run_cli: RunCli, target: Target) -> None:
+    assert target.load(run_cli, str(CORPUS)).exit_code == 0
+    records = {r["webUrl"]: r for r in _records()}
+    if target.backend == "duckdb":
+        rows = target.query(
+            'SELECT "webUrl", title, strftime("publishedDateTime", \'%Y-%m-%dT%H:%M:%S\'), provider.name, topics, '
+            'len(related), typeof("publishedDateTime"), typeof(provider) FROM THE_TABLE'
+        )
+        assert {row[6] for row in rows} == {"TIMESTAMP WITH TIME ZONE"}
+        assert {row[7] for row in rows} == {'STRUCT("name" VARCHAR, "domain" VARCHAR)'}
+    else:
+        rows = target.query(
+            'SELECT "webUrl", title, to_char("publishedDateTime", \'YYYY-MM-DD"T"HH24:MI:SS\'), '
+            "provider->>'name', topics, jsonb_array_length(related), pg_typeof(\"publishedDateTime\")::text, "
+            "pg_typeof(provider)::text FROM THE_TABLE"
+        )
+        assert {row[6] for row in rows} == {"timestamp with time zone"}
+        assert {row[7] for row in rows} == {"jsonb"}
+    assert len(rows) == len(records)
+    for url, title, published, provider, topics, related, *_ in rows:
+        record = records[url]
+        assert title == record["title"]
+        assert provider == record["provider"]["name"]
+        assert topics == record.get("topics")
+        assert related == (len(record["related"]) if "related" in record else None)
+        assert published == _utc_seconds(record["publishedDateTime"])
+
+
+def _utc_seconds(text: str) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromisoformat(text).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_an_invalid_file_under_fail_leaves_the_table_as_it_was(run_cli: RunCli, target: Target, tmp_path: Path) -> None:
+    assert target.load(run_cli, str(CORPUS)).exit_code == 0
+    before = target.query('SELECT "webUrl", title FROM THE_TABLE ORDER BY 1')
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    for path in corpus.iterdir():
+        path.write_text(path.read_text(encoding="utf-8").replace("title: ", "title: changed ", 1), "utf-8")
+    (corpus / "broken.md").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    result = target.load(run_cli, str(corpus))
+    assert result.exit_code == 1
+    assert "nothing loaded: 1 file invalid" in result.stderr
+    assert target.query('SELECT "webUrl", title FROM THE_TABLE ORDER BY 1') == before
+
+
+def test_skip_loads_the_valid_and_rejects_the_rest(run_cli: RunCli, target: Target, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "broken.md").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    rejects = tmp_path / "rejects.jsonl"
+    result = target.load(run_cli, str(corpus), "--on-invalid", "skip", "--rejects", str(rejects))
+    assert result.exit_code == 0, result.stderr
+    assert "1 rejected" in result.stderr
+    assert target.count() == len(list(CORPUS.iterdir()))
+    assert '"file"' in rejects.read_text(encoding="utf-8")
+
+
+def test_a_kill_mid_load_leaves_the_table_as_it_was_or_fully_loaded(target: Target, tmp_path: Path) -> None:
+    many_articles(tmp_path / "in", 3000)
+    base = [articles_script(), "load", "--into", target.location, "--table", target.table]
+    assert subprocess.run([*base, str(CORPUS)], capture_output=True, check=False).returncode == 0
+    before = target.count()
+    started = time.monotonic()
+    reference = subprocess.run([*base, str(tmp_path / "in")], capture_output=True, check=False)
+    assert reference.returncode == 0
+    duration = time.monotonic() - started
+    full = target.count()
+    assert full == before + 3000
+    target.query("DELETE FROM THE_TABLE WHERE \"webUrl\" LIKE 'https://n%'")
+    outcomes = set()
+    for fraction in (0.3, 0.6, 0.8, 0.9, 0.95, 1.0):
+        process = subprocess.Popen([*base, str(tmp_path / "in")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(duration * fraction)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        time.sleep(0.2)  # PostgreSQL rolls back when it notices the client is gone
+        rows = _count_when_unlocked(target)
+        assert rows in (before, full), f"{rows} rows after a kill at {fraction:.0%} of a load"
+        outcomes.add(rows)
+        target.query("DELETE FROM THE_TABLE WHERE \"webUrl\" LIKE 'https://n%'")
+    assert before in outcomes
+
+
+def _count_when_unlocked(target: Target) -> int:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return target.count()
+        except Exception:  # the killed run's lock on the database file or the table is still being released
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_a_table_that_does_not_fit_the_schema_is_a_usage_error(run_cli: RunCli, target: Target) -> None:
+    target.query("CREATE TABLE THE_TABLE (id integer)")
+    result = target.load(run_cli, str(CORPUS))
+    assert result.exit_code == 2
+    assert "has the columns id, but the schema has category, title" in result.stderr
+    assert target.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("into", "message"),
+    [
+        ("mysql://localhost/db", "give a DuckDB file"),
+        ("postgresql://nobody:secret@127.0.0.1:1/none", "cannot connect to PostgreSQL"),
+        ("/no/such/dir/warehouse.duckdb", "cannot open DuckDB database"),
+    ],
+)
+def test_unusable_targets_are_usage_errors(run_cli: RunCli, into: str, message: str) -> None:
+    result = run_cli("load", str(CORPUS), "--into", into)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "secret" not in result.stderr

@@ -1,0 +1,150 @@
+"""`articles schema --format ...`: golden outputs, the DDL executed for real, BigQuery's view of the file."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import REPO, RunCli
+from test_export import CORPUS
+
+from converters.tables import DIALECTS, SCHEMA_FORMATS
+
+GOLDEN = REPO / "tests" / "golden" / "schema"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+
+OUTPUTS = [("arrow", None, "arrow.txt"), ("bigquery", None, "bigquery.json")] + [
+    ("sql", dialect, f"{dialect}.sql") for dialect in DIALECTS
+]
+
+
+def _schema(run_cli: RunCli, *args: str) -> str:
+    result = run_cli("schema", *args)
+    assert result.exit_code == 0, result.stderr
+    return str(result.stdout)
+
+
+@pytest.mark.parametrize(("format_name", "dialect", "golden"), OUTPUTS, ids=[g for _, _, g in OUTPUTS])
+def test_each_output_matches_its_golden_file(
+    run_cli: RunCli, format_name: str, dialect: str | None, golden: str
+) -> None:
+    produced = _schema(run_cli, "--format", format_name, *(["--dialect", dialect] if dialect else []))
+    if UPDATE:
+        GOLDEN.mkdir(parents=True, exist_ok=True)
+        (GOLDEN / golden).write_text(produced, encoding="utf-8")
+    assert produced == (GOLDEN / golden).read_text(encoding="utf-8")
+
+
+def test_json_schema_is_the_file_byte_for_byte(run_cli: RunCli) -> None:
+    assert _schema(run_cli, "--format", "json-schema") == (REPO / "schemas" / "article.schema.json").read_text("utf-8")
+
+
+def test_every_format_is_tested() -> None:
+    assert {f for f, _, _ in OUTPUTS} | {"json-schema"} == set(SCHEMA_FORMATS)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from typer.testing import CliRunner
+
+    from converters.cli import app
+
+    out = tmp_path_factory.mktemp("tables") / "articles.parquet"
+    result = CliRunner().invoke(app, ["export", str(CORPUS), "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def test_the_duckdb_ddl_runs_and_takes_the_parquet_file_as_is(run_cli: RunCli, exported: Path) -> None:
+    connection = duckdb.connect()
+    connection.execute(_schema(run_cli, "--format", "sql", "--dialect", "duckdb"))
+    # No casts, no column list: the table has the file's columns and types.
+    connection.execute("INSERT INTO articles SELECT * FROM read_parquet(?)", [str(exported)])
+    table = connection.execute("DESCRIBE articles").fetchall()
+    file = connection.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(exported)]).fetchall()
+    assert [(row[0], row[1]) for row in table] == [(row[0], row[1]) for row in file]
+    assert connection.execute("SELECT count(*) FROM articles").fetchone() == (len(list(CORPUS.iterdir())),)
+
+
+def test_sql_table_names_are_quoted_and_may_be_qualified(run_cli: RunCli) -> None:
+    ddl = _schema(run_cli, "--format", "sql", "--dialect", "duckdb", "--table", 'raw.my "articles"')
+    assert ddl.startswith('CREATE TABLE IF NOT EXISTS "raw"."my ""articles""" (')
+    connection = duckdb.connect()
+    connection.execute("CREATE SCHEMA raw")
+    connection.execute(ddl)
+    assert connection.execute('SELECT count(*) FROM raw."my ""articles"""').fetchone() == (0,)
+
+
+def test_dialect_without_sql_is_a_usage_error(run_cli: RunCli) -> None:
+    result = run_cli("schema", "--format", "arrow", "--dialect", "duckdb")
+    assert result.exit_code == 2
+    assert "--dialect goes with --format sql" in result.stderr
+
+
+# -- BigQuery: the load job's schema against the Parquet file's own -----------------------------
+
+# How BigQuery reads Parquet types, from its documentation ("Parquet conversions"), not from our code.
+_BIGQUERY_FROM_PARQUET = {
+    ("BYTE_ARRAY", "String"): "STRING",
+    ("INT64", "None"): "INTEGER",
+    ("DOUBLE", "None"): "FLOAT",
+    ("BOOLEAN", "None"): "BOOLEAN",
+    ("INT64", "Timestamp(isAdjustedToUTC=true, timeUnit=microseconds, is_from_converted_type=false, "
+     "force_set_converted_type=false)"): "TIMESTAMP",
+}  # fmt: skip
+
+
+def _parquet_fields(fields: Iterable[Any]) -> list[dict[str, Any]]:
+    """The Parquet file's schema as BigQuery sees it, with list inference on: a list is REPEATED."""
+    return [_parquet_field(field) for field in fields]
+
+
+def _parquet_field(field: Any) -> dict[str, Any]:
+    name, arrow_type, mode = field.name, field.type, "NULLABLE"
+    if pa.types.is_list(arrow_type):
+        mode, arrow_type = "REPEATED", arrow_type.value_type
+    if pa.types.is_struct(arrow_type):
+        children = [arrow_type.field(i) for i in range(arrow_type.num_fields)]
+        return {"name": name, "type": "RECORD", "mode": mode, "fields": _parquet_fields(children)}
+    return {"name": name, "type": _bigquery_type(arrow_type), "mode": mode}
+
+
+def _bigquery_type(arrow_type: Any) -> str:
+    names = {"string": "STRING", "int64": "INTEGER", "double": "FLOAT", "bool": "BOOLEAN"}
+    if str(arrow_type).startswith("timestamp[us, tz=UTC]"):
+        return "TIMESTAMP"
+    return names[str(arrow_type)]
+
+
+def _without_descriptions(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {k: (_without_descriptions(v) if k == "fields" else v) for k, v in f.items() if k != "description"}
+        for f in fields
+    ]
+
+
+def test_a_bigquery_load_job_from_the_schema_matches_the_parquet_file(run_cli: RunCli, exported: Path) -> None:
+    job: dict[str, Any] = {
+        "configuration": {
+            "load": {
+                "sourceFormat": "PARQUET",
+                "parquetOptions": {"enableListInference": True},
+                "schema": {"fields": json.loads(_schema(run_cli, "--format", "bigquery"))},
+            }
+        }
+    }
+    declared = _without_descriptions(job["configuration"]["load"]["schema"]["fields"])
+    assert declared == _parquet_fields(pq.read_schema(exported))
+    # The physical types behind them, as the Parquet footer states them.
+    parquet = pq.ParquetFile(exported).schema
+    for index in range(len(parquet)):
+        column = parquet.column(index)
+        if column.max_repetition_level == 0 and "." not in column.path:
+            assert (column.physical_type, str(column.logical_type)) in _BIGQUERY_FROM_PARQUET, column.path
