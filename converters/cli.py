@@ -113,6 +113,21 @@ def _interrupted(display: _Display, consequence: str = "") -> NoReturn:
     raise typer.Exit(EXIT_INTERRUPTED)
 
 
+def _write_failed(display: _Display, message: str) -> NoReturn:
+    display.meter.clear()
+    typer.echo(f"articles: error: {message}", err=True)
+    raise typer.Exit(EXIT_WRITE_FAILED) from None
+
+
+def _finish(display: _Display, checked: Summary, line: str, committed: bool) -> NoReturn:
+    """The report's end and the one-line summary, then the exit code: 0 when the output was committed."""
+    display.meter.clear()
+    if not display.reporter.writes_summary:
+        display.reporter.finish(checked)
+    typer.echo(line, err=True)
+    raise typer.Exit(EXIT_OK if committed else EXIT_INVALID)
+
+
 def _check_options(
     schema: Path | None,
     jobs: int | None,
@@ -332,14 +347,8 @@ def export(
     except KeyboardInterrupt:
         _interrupted(display, "; nothing was written")
     except OSError as error:  # a full disk, a failing device: the output was discarded, never half-written
-        display.meter.clear()
-        typer.echo(f"articles: error: cannot write {output}: {error.strerror or error}; nothing was written", err=True)
-        raise typer.Exit(EXIT_WRITE_FAILED) from None
-    display.meter.clear()
-    if not display.reporter.writes_summary:
-        display.reporter.finish(outcome.checked)
-    typer.echo(export_summary_line(outcome, output), err=True)
-    raise typer.Exit(EXIT_OK if outcome.committed else EXIT_INVALID)
+        _write_failed(display, f"cannot write {output}: {error.strerror or error}; nothing was written")
+    _finish(display, outcome.checked, export_summary_line(outcome, output), outcome.committed)
 
 
 @app.command()
@@ -381,11 +390,9 @@ def load(
         _usage_error(str(error))
     except KeyboardInterrupt:
         _interrupted(display, "; nothing was loaded")
-    display.meter.clear()
-    if not display.reporter.writes_summary:
-        display.reporter.finish(outcome.export.checked)
-    typer.echo(load_summary_line(outcome, into, table), err=True)
-    raise typer.Exit(EXIT_OK if outcome.committed else EXIT_INVALID)
+    except OSError as error:  # staging the rows failed (a full temporary disk): the table was not touched
+        _write_failed(display, f"cannot stage the rows: {error.strerror or error}; nothing was loaded")
+    _finish(display, outcome.export.checked, load_summary_line(outcome, into, table), outcome.committed)
 
 
 @app.command("schema")

@@ -63,6 +63,16 @@ def corpus(tmp_path: Path) -> Path:
     return target
 
 
+GOLDEN_CORPUS = REPO / "tests" / "golden" / "corpus"
+
+
+def exported_golden_corpus(out: Path, *options: str) -> Path:
+    """`articles export tests/golden/corpus -o OUT OPTIONS...`, which must succeed; -> OUT."""
+    result = CliRunner().invoke(app, ["export", str(GOLDEN_CORPUS), "-o", str(out), *options])
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
 def many_articles(root: Path, files: int, host: str = "n") -> None:
     """`files` valid articles under `root`, 500 to a folder, each with its own webUrl."""
     seed = SEEDS[1].read_text(encoding="utf-8")

@@ -16,10 +16,8 @@ from typing import Any
 
 import duckdb
 import pytest
-from test_export import CORPUS, _records
-from typer.testing import CliRunner
-
-from converters.cli import app
+from conftest import exported_golden_corpus
+from test_export import _records
 
 
 def _instant(text: str) -> datetime:
@@ -41,9 +39,7 @@ def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         out, options = folder / "articles.parquet", []
     else:
         out, options = folder / "dataset", ["--partition-by", "published_date"]
-    result = CliRunner().invoke(app, ["export", str(CORPUS), "-o", str(out), *options])
-    assert result.exit_code == 0, result.stderr
-    return out
+    return exported_golden_corpus(out, *options)
 
 
 def _normalise(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

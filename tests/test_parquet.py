@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from conftest import SCHEMA_FILE, RunCli
+from conftest import SCHEMA_FILE, RunCli, exported_golden_corpus
 from test_export import CORPUS, _records
 
 from converters.arrow_schema import parse_timestamp
@@ -20,14 +20,7 @@ from converters.arrow_schema import parse_timestamp
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from typer.testing import CliRunner
-
-    from converters.cli import app
-
-    out = tmp_path_factory.mktemp("parquet") / "articles.parquet"
-    result = CliRunner().invoke(app, ["export", str(CORPUS), "-o", str(out)])
-    assert result.exit_code == 0, result.stderr
-    return out
+    return exported_golden_corpus(tmp_path_factory.mktemp("parquet") / "articles.parquet")
 
 
 def _instant(text: str) -> datetime:

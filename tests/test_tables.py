@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import REPO, RunCli
+from conftest import REPO, RunCli, exported_golden_corpus
 from test_export import CORPUS
 
 from converters.tables import DIALECTS, SCHEMA_FORMATS
@@ -52,14 +52,7 @@ def test_every_format_is_tested() -> None:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from typer.testing import CliRunner
-
-    from converters.cli import app
-
-    out = tmp_path_factory.mktemp("tables") / "articles.parquet"
-    result = CliRunner().invoke(app, ["export", str(CORPUS), "-o", str(out)])
-    assert result.exit_code == 0, result.stderr
-    return out
+    return exported_golden_corpus(tmp_path_factory.mktemp("tables") / "articles.parquet")
 
 
 def test_the_duckdb_ddl_runs_and_takes_the_parquet_file_as_is(run_cli: RunCli, exported: Path) -> None:
