@@ -230,3 +230,16 @@ def test_unusable_targets_are_usage_errors(run_cli: RunCli, into: str, message: 
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert "secret" not in result.stderr
+
+
+def test_a_missing_driver_names_the_extra_to_install(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from converters import load
+
+    missing = load.Backend("duckdb", "duckdb", "converters.load.not_installed:load_parquet")
+    monkeypatch.setitem(load.BACKENDS, "duckdb", missing)
+    result = run_cli("load", str(CORPUS), "--into", str(tmp_path / "w.duckdb"))
+    assert result.exit_code == 2
+    assert "the duckdb driver is not installed: pip install 'articles[duckdb]'" in result.stderr
+    assert not (tmp_path / "w.duckdb").exists()

@@ -107,7 +107,8 @@ def load(
         loader = backend.load()
     except ImportError as error:
         raise LoadError(
-            f"the {backend.name} driver is not installed: pip install 'articles[{backend.extra}]' ({error})"
+            f"the {backend.name} driver is not installed: pip install 'articles[{backend.extra}]' "
+            f"(from a checkout: pip install '.[{backend.extra}]'); {error}"
         ) from error
     layout = article_layout(load_schema(check.schema_path))
     summary = LoadSummary()
