@@ -18,8 +18,8 @@ import typer
 from converters import __version__
 from converters.check import CheckOptions, Summary, check_paths
 from converters.discover import DEFAULT_PATTERNS, InputError
+from converters.export import OnInvalid, export_summary_line
 from converters.export import export as run_export
-from converters.export import export_summary_line
 from converters.findings import FileResult
 from converters.layout import LayoutError
 from converters.limits import DEFAULT_MAX_FILE_SIZE, Limits, parse_size
@@ -111,6 +111,20 @@ def _interrupted(display: _Display, consequence: str = "") -> NoReturn:
     display.meter.clear()
     typer.echo(f"articles: interrupted{consequence}", err=True)
     raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _stderr_display(report: str, color: str, progress: bool) -> _Display:
+    """For export and load, whose stdout may carry data: the error report goes to stderr."""
+    return _Display(REPORTERS[report](sys.stderr, color=_use_color(color) and sys.stderr.isatty()), progress)
+
+
+def _on_invalid(choice: str) -> OnInvalid:
+    return "skip" if choice == "skip" else "fail"  # the option's callback allows nothing else
+
+
+def _failed(display: _Display, error: Exception) -> NoReturn:
+    display.meter.clear()
+    _usage_error(str(error))
 
 
 def _write_failed(display: _Display, message: str) -> NoReturn:
@@ -228,8 +242,7 @@ def validate(
             display.show(result)
         summary.stopped = run.stopped
     except (InputError, SchemaError) as error:
-        display.meter.clear()
-        _usage_error(str(error))
+        _failed(display, error)
     except KeyboardInterrupt:
         _interrupted(display)
     display.meter.clear()
@@ -329,7 +342,7 @@ def export(
         limit=limit,
         build_date=build_date,
     )
-    display = _Display(REPORTERS[report](sys.stderr, color=_use_color(color) and sys.stderr.isatty()), progress)
+    display = _stderr_display(report, color, progress)
     try:
         outcome = run_export(
             paths,
@@ -337,13 +350,12 @@ def export(
             format_name,
             check=_check_options(schema, jobs, include, max_file_size, allow_duplicate_urls, (fail_fast, max_errors)),
             options=options,
-            on_invalid="skip" if on_invalid == "skip" else "fail",
+            on_invalid=_on_invalid(on_invalid),
             rejects=rejects,
             on_result=display.show,
         )
     except (InputError, SchemaError, OutputError, WriterError, LayoutError) as error:
-        display.meter.clear()
-        _usage_error(str(error))
+        _failed(display, error)
     except KeyboardInterrupt:
         _interrupted(display, "; nothing was written")
     except OSError as error:  # a full disk, a failing device: the output was discarded, never half-written
@@ -374,20 +386,19 @@ def load(
     progress: ShowProgress = True,
 ) -> None:
     """Load valid articles into a warehouse table, upserting by webUrl, in one transaction."""
-    display = _Display(REPORTERS[report](sys.stderr, color=_use_color(color) and sys.stderr.isatty()), progress)
+    display = _stderr_display(report, color, progress)
     try:
         outcome = run_load(
             paths,
             into,
             table=table,
             check=_check_options(schema, jobs, include, max_file_size, False, (fail_fast, max_errors)),
-            on_invalid="skip" if on_invalid == "skip" else "fail",
+            on_invalid=_on_invalid(on_invalid),
             rejects=rejects,
             on_result=display.show,
         )
     except (InputError, SchemaError, OutputError, LayoutError, LoadError) as error:
-        display.meter.clear()
-        _usage_error(str(error))
+        _failed(display, error)
     except KeyboardInterrupt:
         _interrupted(display, "; nothing was loaded")
     except OSError as error:  # staging the rows failed (a full temporary disk): the table was not touched

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -33,11 +32,10 @@ class ExportSummary:
     rejected: int = 0
     size: int = 0  # bytes written
     committed: bool = False
-    started: float = field(default_factory=time.monotonic)
 
     @property
     def seconds(self) -> float:
-        return time.monotonic() - self.started
+        return self.checked.seconds  # the checks start the run
 
 
 def export(
@@ -76,15 +74,16 @@ def export(
         with _Rejects(rejects, check.limits.max_file_size) as rejected:
             destination = output.open_directory() if output.directory else output.open_file()
             writer = writer_class(destination, info, options)
+            finished = False
             try:
                 _run(paths, check, writer, summary, on_invalid, rejected, on_result)
                 if (summary.checked.invalid and on_invalid == "fail") or summary.checked.stopped:
-                    writer.abandon()
                     return summary  # leaving the block discards the output
                 writer.close()
-            except BaseException:  # a full disk, Ctrl-C: nothing half-finished may linger
-                writer.abandon()
-                raise
+                finished = True
+            finally:
+                if not finished:  # invalid input, a full disk, Ctrl-C: nothing half-finished may linger
+                    writer.abandon()
             summary.written = writer.written(summary.written)
             rejected.commit()
             output.commit()

@@ -14,10 +14,8 @@ A failure or a crash before the commit leaves the table as it was.
 
 from __future__ import annotations
 
-import importlib
 import os
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from converters.check import CheckOptions
 from converters.export import ExportSummary, OnInvalid, export
 from converters.findings import FileResult
 from converters.layout import KEY_FIELD, Field, article_layout
+from converters.registry import import_named
 from converters.report.base import plural
 from converters.schema import load_schema
 from converters.tables import DEFAULT_TABLE
@@ -55,8 +54,7 @@ class Backend:
     location: str  # "module:function"
 
     def load(self) -> Loader:
-        module, _, name = self.location.partition(":")
-        loader: Loader = getattr(importlib.import_module(module), name)
+        loader: Loader = import_named(self.location)
         return loader
 
 
@@ -80,11 +78,10 @@ class LoadSummary:
     export: ExportSummary = field(default_factory=ExportSummary)
     counts: Counts = field(default_factory=Counts)
     committed: bool = False
-    started: float = field(default_factory=time.monotonic)
 
     @property
     def seconds(self) -> float:
-        return time.monotonic() - self.started
+        return self.export.seconds  # staging starts the run, and the time runs on through the upsert
 
 
 def load(
@@ -123,6 +120,15 @@ def load(
         summary.counts = loader(target, staged, table, layout)
         summary.committed = True
     return summary
+
+
+def check_columns(table: str, found: list[str], expected: list[str]) -> None:
+    """An existing table made by hand, or by an older schema, must be migrated first: say so, plainly."""
+    if found != expected:
+        raise LoadError(
+            f"table {table} has the columns {', '.join(found)}, but the schema has "
+            f"{', '.join(expected)}: migrate the table, or load into another --table"
+        )
 
 
 def shown_target(target: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from converters.layout import KEY_FIELD, Field
-from converters.load import Counts, LoadError
+from converters.load import Counts, LoadError, check_columns
 from converters.tables.sql import DIALECTS, create_table, qualified_name
 
 DIALECT = DIALECTS["duckdb"]
@@ -32,7 +32,7 @@ def _upsert(connection: duckdb.DuckDBPyConnection, staged: Path, table: str, lay
     connection.begin()
     try:
         connection.execute(create_table(layout, table, DIALECT))
-        _check_columns(connection, table, [f.name for f in layout.children])
+        check_columns(table, connection.table(table).columns, [f.name for f in layout.children])
         connection.execute("CREATE TEMP TABLE staged AS SELECT * FROM read_parquet(?)", [os.fspath(staged)])
         staged_rows = _count(connection, "SELECT count(*) FROM staged")
         # A row compared whole (`s IS DISTINCT FROM t`): the two tables have the same columns.
@@ -57,13 +57,3 @@ def _count(connection: duckdb.DuckDBPyConnection, query: str) -> int:
     row = connection.execute(query).fetchone()
     assert row is not None
     return int(row[0])
-
-
-def _check_columns(connection: duckdb.DuckDBPyConnection, table: str, expected: list[str]) -> None:
-    """A table made by hand, or by an older schema, must be migrated first: say so, plainly."""
-    relation = connection.table(table)
-    if relation.columns != expected:
-        raise LoadError(
-            f"table {table} has the columns {', '.join(relation.columns)}, but the schema has "
-            f"{', '.join(expected)}: migrate the table, or load into another --table"
-        )

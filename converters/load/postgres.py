@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from psycopg.types.json import Jsonb
 
 from converters.layout import KEY_FIELD, Field
-from converters.load import Counts, LoadError
+from converters.load import Counts, LoadError, check_columns
 from converters.tables.sql import DIALECTS, create_table, qualified_name
 
 DIALECT = DIALECTS["postgres"]
@@ -45,7 +45,7 @@ def _upsert(connection: psycopg.Connection[Any], staged: Path, table: str, layou
     column_list = ", ".join(columns)
     with connection.cursor() as cursor:
         cursor.execute(create_table(layout, table, DIALECT).encode())
-        _check_columns(cursor, name, [f.name for f in layout.children])
+        check_columns(name, _columns(cursor, name), [f.name for f in layout.children])
         cursor.execute(f"CREATE TEMP TABLE staged (LIKE {name}) ON COMMIT DROP".encode())
         with cursor.copy(f"COPY staged ({column_list}) FROM STDIN".encode()) as copy:
             for row in _rows(staged, layout):
@@ -94,11 +94,6 @@ def _utc_text(value: Any) -> str:
     raise TypeError(f"cannot store {type(value).__name__} as JSON")
 
 
-def _check_columns(cursor: psycopg.Cursor[Any], name: str, expected: list[str]) -> None:
+def _columns(cursor: psycopg.Cursor[Any], name: str) -> list[str]:
     cursor.execute(f"SELECT * FROM {name} LIMIT 0".encode())
-    found = [column.name for column in cursor.description or []]
-    if found != expected:
-        raise LoadError(
-            f"table {name} has the columns {', '.join(found)}, but the schema has "
-            f"{', '.join(expected)}: migrate the table, or load into another --table"
-        )
+    return [column.name for column in cursor.description or []]

@@ -30,6 +30,10 @@ class Dialect:
     nested: Literal["structural", "postgres", "semi-structured"]
     quote: str = '"'
     primary_key: str = "PRIMARY KEY ({})"  # Snowflake accepts and records it, without enforcing it
+    struct: str = "STRUCT<{}>"  # for "structural" dialects: the spelling of a struct and of a list
+    array: str = "ARRAY<{}>"
+    arrays_of_arrays: bool = True
+    label: str = ""  # the engine's name, for messages
 
     def identifier(self, name: str) -> str:
         return self.quote + name.replace(self.quote, self.quote * 2) + self.quote
@@ -46,13 +50,12 @@ class Dialect:
     def _structural(self, field: Field) -> str:
         if field.kind == "object":
             members = ", ".join(f"{self.identifier(c.name)} {self._structural(c)}" for c in field.children)
-            return f"STRUCT({members})" if self.name == "duckdb" else f"STRUCT<{members}>"
+            return self.struct.format(members)
         if field.kind == "array":
             assert field.items is not None
-            if self.name == "bigquery" and field.items.kind == "array":
-                raise LayoutError(f"{field.name}: BigQuery has no array of arrays")
-            item = self._structural(field.items)
-            return f"{item}[]" if self.name == "duckdb" else f"ARRAY<{item}>"
+            if not self.arrays_of_arrays and field.items.kind == "array":
+                raise LayoutError(f"{field.name}: {self.label} has no array of arrays")
+            return self.array.format(self._structural(field.items))
         return self.scalars[field.kind]
 
 
@@ -64,6 +67,8 @@ DIALECTS: dict[str, Dialect] = {
             {"string": "VARCHAR", "datetime": "TIMESTAMPTZ", "integer": "BIGINT", "number": "DOUBLE",
              "boolean": "BOOLEAN", "json": "VARCHAR"},
             "structural",
+            struct="STRUCT({})",
+            array="{}[]",
         ),
         Dialect(
             "postgres",
@@ -78,6 +83,8 @@ DIALECTS: dict[str, Dialect] = {
             "structural",
             quote="`",
             primary_key="PRIMARY KEY ({}) NOT ENFORCED",  # BigQuery's only form
+            arrays_of_arrays=False,
+            label="BigQuery",
         ),
         Dialect(
             "snowflake",

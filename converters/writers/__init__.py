@@ -6,9 +6,9 @@ Parquet is asked for and `articles validate` starts quickly.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
+from converters.registry import import_named
 from converters.writers.base import ExportOptions, SchemaInfo, Writer, WriterError
 
 
@@ -19,8 +19,7 @@ class Format:
     location: str  # "module:Class"
 
     def load(self) -> type[Writer]:
-        module, _, name = self.location.partition(":")
-        writer: type[Writer] = getattr(importlib.import_module(module), name)
+        writer: type[Writer] = import_named(self.location)
         return writer
 
 
