@@ -7,24 +7,29 @@ drive; it never prints.
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from converters.discover import DEFAULT_PATTERNS, STDIN, InputError, find_article_files
 from converters.findings import FileResult, Finding, Position, in_file_order, json_pointer
+from converters.inputs import Record, as_article, input_format, read_records
+from converters.layout import Field, LayoutError, article_layout
 from converters.limits import Limits
 from converters.parallel import available_cores, ordered_map
-from converters.reader import ReaderError, parse_article, read_stream, size_error
-from converters.schema import load_schema
+from converters.reader import Article, ReaderError, parse_article, read_stream, size_error
+from converters.schema import SchemaError, load_schema
 from converters.validate import ArticleValidator
 
 STDIN_NAME = "<stdin>"
 
-# One file's input to a worker: a path to read there, or stdin's bytes read here.
-Source = str | tuple[str, bytes]
+# One document's input to a worker: a path to read there, stdin's bytes read
+# here, or a record read here from a data file (.jsonl, .json, .parquet).
+Source = str | tuple[str, bytes] | Record
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +116,10 @@ def check_paths(paths: Sequence[str], options: CheckOptions | None = None) -> Ch
     first = next(sources, None)
     if first is None:
         looked_for = ", ".join(options.patterns)
-        raise InputError(f"no article files found in {', '.join(paths)} (looked for {looked_for})")
+        raise InputError(
+            f"no articles found in {', '.join(paths)} "
+            f"(looked for {looked_for} in folders, and for records in the data files given)"
+        )
     return CheckRun(first, sources, options)
 
 
@@ -121,12 +129,23 @@ def _prepend(first: Source, rest: Iterator[Source]) -> Iterator[Source]:
 
 
 def _sources(paths: Sequence[str], options: CheckOptions) -> Iterator[Source]:
+    layout: Field | None = None  # needed only to read data files back
     for path in find_article_files(paths, options.patterns):
-        if path != STDIN:
+        if path == STDIN:
+            # One byte over the limit is enough for check_bytes to report the size.
+            yield (STDIN_NAME, sys.stdin.buffer.read(options.limits.max_file_size + 1))
+        elif input_format(path) is not None:
+            layout = layout or _layout(options)
+            yield from read_records(path, layout, options.limits)
+        else:
             yield path
-            continue
-        # One byte over the limit is enough for check_bytes to report the size.
-        yield (STDIN_NAME, sys.stdin.buffer.read(options.limits.max_file_size + 1))
+
+
+def _layout(options: CheckOptions) -> Field:
+    try:
+        return article_layout(load_schema(options.schema_path))
+    except LayoutError as error:
+        raise SchemaError(f"data files cannot be read with this schema: {error}") from error
 
 
 # -- per process ----------------------------------------------------------------
@@ -147,6 +166,8 @@ def init_checker(options: CheckOptions) -> None:
 def check_source(source: Source) -> FileResult:
     assert _checker is not None, "init_checker() first"
     validator, options = _checker
+    if isinstance(source, Record):
+        return check_record(source, validator, options)
     if isinstance(source, tuple):
         name, data = source
         return check_bytes(name, data, validator, options)
@@ -187,6 +208,33 @@ def check_bytes(name: str, data: bytes, validator: ArticleValidator, options: Ch
         )
         for w in article.warnings
     ]
+    return _validated(name, article, validator, options, raw, warnings)
+
+
+def check_record(source: Record, validator: ArticleValidator, options: CheckOptions) -> FileResult:
+    """Validate one record of a data file; its findings are located at the record's line (or row)."""
+    try:
+        article = as_article(source)
+    except ReaderError as error:
+        raw = (source.raw or None) if options.keep_records else None
+        return FileResult(source.file, errors=[_reader_finding(source.file, error)], raw=raw)
+    raw = (source.raw or record_text(article.record)) if options.keep_records else None
+    return _validated(source.file, article, validator, options, raw, [])
+
+
+def record_text(record: dict[str, Any]) -> bytes:
+    """A record read from Parquet, as JSON text for the rejects file."""
+    return json.dumps(record, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
+
+
+def _validated(
+    name: str,
+    article: Article,
+    validator: ArticleValidator,
+    options: CheckOptions,
+    raw: bytes | None,
+    warnings: list[Finding],
+) -> FileResult:
     url = article.record.get("webUrl")
     errors = validator.check(name, article)
     return FileResult(
@@ -196,7 +244,7 @@ def check_bytes(name: str, data: bytes, validator: ArticleValidator, options: Ch
         record=article.record if options.keep_records and not errors else None,
         raw=raw if errors else None,
         url=url if isinstance(url, str) else None,
-        url_position=article.positions.get(("webUrl",)),
+        url_position=article.locate(("webUrl",)),
     )
 
 

@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from converters.check import STDIN_NAME, CheckOptions, Summary, check_paths
+from converters.check import STDIN_NAME, CheckOptions, Summary, check_paths, record_text
 from converters.findings import FileResult
+from converters.inputs import input_format
 from converters.layout import article_layout
 from converters.output import STDOUT, AtomicOutput, OutputError
 from converters.report.base import plural
@@ -164,13 +165,19 @@ class _Rejects:
     def add(self, result: FileResult) -> None:
         assert self.stream is not None
         line: dict[str, Any] = {"file": result.file, "errors": [e.as_dict() for e in result.errors]}
-        raw = result.raw if result.raw is not None else _reread(result.file, self.max_size)
+        raw = result.raw if result.raw is not None else self._raw_of_passed(result)
         try:
             line["raw"] = raw.decode("utf-8") if raw is not None else None
         except UnicodeDecodeError:  # kept byte for byte all the same
             line["raw"] = None
             line["raw_base64"] = base64.b64encode(raw).decode("ascii") if raw is not None else None
         self.stream.write(json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n")
+
+    def _raw_of_passed(self, result: FileResult) -> bytes | None:
+        """The text of a document rejected after its worker passed it (a duplicate webUrl)."""
+        if input_format(result.file) is not None and result.record is not None:
+            return record_text(result.record)  # one record, not the whole data file
+        return _reread(result.file, self.max_size)
 
     def commit(self) -> None:
         if self.output is not None:

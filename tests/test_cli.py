@@ -166,7 +166,7 @@ def test_an_empty_directory_never_passes(run_cli: RunCli, tmp_path: Path) -> Non
     (tmp_path / "notes.rst").write_text("x", encoding="utf-8")
     result = run_cli("validate", str(tmp_path))
     assert result.exit_code == 2
-    assert "no article files found" in result.stderr
+    assert "no articles found" in result.stderr
 
 
 def test_version(run_cli: RunCli) -> None:
