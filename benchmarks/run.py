@@ -138,12 +138,13 @@ def table(timings: list[Timing], compare_at: int) -> str:
     checker = reference.get("check-jsonschema (plain YAML)")
     validate = {t.files: t for t in timings if t.name == "articles validate"}
     lines = [
-        "| Files | Command | Seconds | Files/s | × afternoon script | × check-jsonschema | ÷ validate time | Peak RSS |",
+        "| Files | Command | Seconds | Files/s | vs afternoon script | vs check-jsonschema "
+        "| / validate time | Peak RSS |",
         "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for t in timings:
-        versus_baseline = f"{t.rate / baseline.rate:.1f}×" if baseline and t.files == compare_at else ""
-        versus_checker = f"{t.rate / checker.rate:.1f}×" if checker and t.files == compare_at else ""
+        versus_baseline = f"{t.rate / baseline.rate:.1f}x" if baseline and t.files == compare_at else ""
+        versus_checker = f"{t.rate / checker.rate:.1f}x" if checker and t.files == compare_at else ""
         own = validate.get(t.files)
         versus_validate = f"{t.seconds / own.seconds:.2f}" if own and t.name.startswith("articles export") else ""
         failed = "" if t.exit_code == 0 else f" (exit {t.exit_code})"

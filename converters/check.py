@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from converters.discover import DEFAULT_PATTERNS, STDIN, InputError, find_article_files
+from converters.fast_reader import fast_record
 from converters.findings import FileResult, Finding, Position, in_file_order, json_pointer
 from converters.inputs import Record, as_article, input_format, read_records
 from converters.layout import Field, LayoutError, article_layout
@@ -82,7 +83,7 @@ class CheckRun(Iterator[FileResult]):
     def _checked(
         self, first: Source, rest: Iterator[Source], options: CheckOptions
     ) -> Generator[FileResult, None, None]:
-        urls = UrlIndex() if not options.allow_duplicate_urls else None
+        urls = UrlIndex(options.limits) if not options.allow_duplicate_urls else None
         results = ordered_map(
             check_source,
             _prepend(first, rest),
@@ -189,10 +190,24 @@ def _read_file(path: str, limits: Limits) -> bytes:
 
 
 def check_bytes(name: str, data: bytes, validator: ArticleValidator, options: CheckOptions) -> FileResult:
-    """Read and validate one file's bytes. Never raises for bad content."""
+    """Read and validate one file's bytes. Never raises for bad content.
+
+    A file the fast reader reads and the compiled validator accepts is done;
+    any other goes through the reference reader and jsonschema, for errors
+    with lines and columns.
+    """
     raw = data if options.keep_records else None  # an exporter's rejects file wants it
     if len(data) > options.limits.max_file_size:
         return FileResult(name, errors=[_reader_finding(name, size_error(options.limits))])
+    if name != STDIN_NAME:  # stdin cannot be read again to locate a duplicate webUrl
+        record = fast_record(data, options.limits)
+        if record is not None and validator.certainly_valid(record):
+            url = record.get("webUrl")
+            return FileResult(
+                name,
+                record=record if options.keep_records else None,
+                url=url if isinstance(url, str) else None,
+            )  # no positions: UrlIndex finds them if this webUrl turns out to be a duplicate
     try:
         article = parse_article(data, options.limits)
     except ReaderError as error:
@@ -261,10 +276,13 @@ class UrlIndex:
 
     Keeps a 16-byte digest per URL rather than the URL itself, to stay small on
     large corpora; a digest collision between different URLs is astronomically
-    unlikely (2^-64 at a billion files).
+    unlikely (2^-64 at a billion files). Files that took the fast path carry no
+    positions, so a duplicate's files are read again to locate it: duplicates
+    are rare, and every valid file pays nothing.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits) -> None:
+        self._limits = limits
         self._first: dict[bytes, tuple[str, Position | None]] = {}
 
     def check(self, result: FileResult) -> None:
@@ -275,9 +293,19 @@ class UrlIndex:
         if first is None:
             self._first[digest] = (result.file, result.url_position)
             return
-        where = f"{first[0]}:{first[1].line}" if first[1] is not None else first[0]
-        line, column = result.url_position if result.url_position is not None else (None, None)
+        first_file, first_position = first
+        first_position = first_position or self._locate(first_file)
+        where = f"{first_file}:{first_position.line}" if first_position is not None else first_file
+        position = result.url_position or self._locate(result.file)
+        line, column = position if position is not None else (None, None)
         result.errors.append(
             Finding(result.file, line, column, "/webUrl", "unique", f"webUrl {result.url} is also used by {where}")
         )
         in_file_order(result.errors)
+
+    def _locate(self, file: str) -> Position | None:
+        try:
+            article = parse_article(_read_file(file, self._limits), self._limits)
+        except ReaderError:
+            return None  # changed since it was checked: report the file without a line
+        return article.positions.get(("webUrl",))

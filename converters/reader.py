@@ -16,7 +16,6 @@ from converters.limits import Limits
 from converters.yaml_tree import Path, YamlError, compose
 
 _BOM = "\ufeff"
-_DELIMITER = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _OPENING = re.compile(r"---[ \t]*(?:\n|$)")
 
 
@@ -76,7 +75,7 @@ def parse_article(data: bytes, limits: Limits) -> Article:
     if len(data) > limits.max_file_size:
         raise size_error(limits)
     text = _decode(data)
-    front_matter, body, body_line = _split(text)
+    front_matter, body, body_line = split_front_matter(text)
     try:
         tree = compose(front_matter, limits=limits, line_offset=2, column_offset=1)
     except YamlError as error:
@@ -145,22 +144,39 @@ def _decode(data: bytes) -> str:
     return text
 
 
-def _split(text: str) -> tuple[str, str | None, int]:
+def split_front_matter(text: str) -> tuple[str, str | None, int]:
     """-> (front matter YAML, body or None, line the body starts on)."""
     if not _OPENING.match(text):
         raise ReaderError("front-matter", "no front matter: the file must start with a line `---`", Position(1, 1))
     start = text.index("\n") + 1 if "\n" in text else len(text)
-    closing = _DELIMITER.search(text, start)
+    closing = _closing_delimiter(text, start)
     if closing is None:
         raise ReaderError("front-matter", "front matter is not closed: no second `---` line", Position(1, 1))
-    front_matter = text[start : closing.start()]
-    closing_line = text.count("\n", 0, closing.start()) + 1
-    rest = text[closing.end() + 1 :]
+    closing_start, closing_end = closing
+    front_matter = text[start:closing_start]
+    closing_line = text.count("\n", 0, closing_start) + 1
+    rest = text[closing_end + 1 :]
     body = rest.rstrip()
     if not body:
         return front_matter, None, 0
     leading = rest[: len(rest) - len(rest.lstrip("\n"))]
     return front_matter, body.lstrip("\n"), closing_line + 1 + leading.count("\n")
+
+
+def _closing_delimiter(text: str, start: int) -> tuple[int, int] | None:
+    """Where the first line at or after `start` that is `---` (spaces or tabs may follow) starts and ends.
+
+    str.find rather than a multi-line regex: this runs on every file, and is
+    several times faster.
+    """
+    line = start if text.startswith("---", start) else text.find("\n---", start - 1) + 1
+    while line > 0 or (line == start and text.startswith("---", start)):
+        end = text.find("\n", line + 3)
+        end = len(text) if end < 0 else end
+        if not text[line + 3 : end].strip(" \t"):
+            return line, end
+        line = text.find("\n---", end - 1) + 1
+    return None
 
 
 def _yaml_kind(value: Any) -> str:

@@ -1,0 +1,229 @@
+"""Differential tests: each fast path gives the reference's answer on every generated document.
+
+1. The compiled validator (jsonschema-rs) against jsonschema with its
+   FormatChecker, built here from the schema file.
+2. The fast reader (rapidyaml) against the reference reader, which
+   tests/test_fuzz.py holds to PyYAML: whatever the fast reader accepts must
+   read exactly alike, types included, with no warning from the reference.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from conftest import CASES, EXAMPLES, GOLDEN_CORPUS, REPO, SCHEMA_FILE
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from strategies import ARTICLES
+from test_fuzz import YAML_TOKENS, mutated_documents
+
+from converters.fast_reader import fast_record
+from converters.limits import Limits
+from converters.reader import ReaderError, parse_article
+from converters.validate import ArticleValidator
+
+SCHEMA: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+REFERENCE = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+VALIDATOR = ArticleValidator(SCHEMA)
+MANY = settings(max_examples=3000, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+
+# Strings near the formats' edges: leap seconds, year 0, lowercase t and z, odd offsets,
+# spaces, non-ASCII, percent escapes, brackets, ports.
+_digits = st.integers(0, 99).map(lambda n: f"{n:02d}")
+_date_times = st.builds(
+    lambda y, mo, d, sep, h, mi, s, frac, off: f"{y:04d}-{mo}-{d}{sep}{h}:{mi}:{s}{frac}{off}",
+    st.integers(0, 9999), _digits, _digits, st.sampled_from("Tt _"), _digits, _digits, _digits,
+    st.sampled_from(["", ".5", ".123456789", "."]),
+    st.sampled_from(["Z", "z", "", "+05:00", "-23:59", "+24:00", "+05:60", "+0500"]),
+)  # fmt: skip
+_uri_chars = st.sampled_from(list("aZ09-._~:/?#[]@!$&'()*+,;=% <>\"{}|\\^`é\u00a0\t"))
+_uris = st.builds(
+    lambda scheme, rest: scheme + "".join(rest),
+    st.sampled_from(["https://", "http://", "urn:", "mailto:", "", "//", "h ttp://", "1http://"]),
+    st.lists(_uri_chars, max_size=30),
+)
+_any_value = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+    | _date_times | _uris,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)  # fmt: skip
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(value, dict):
+        found += [p for key, item in value.items() for p in _paths(item, (*prefix, key))]
+    elif isinstance(value, list):
+        found += [p for index, item in enumerate(value) for p in _paths(item, (*prefix, index))]
+    return found
+
+
+@st.composite
+def corrupted(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid article with one to three values replaced, keys dropped or keys added."""
+    document: dict[str, Any] = copy.deepcopy(draw(ARTICLES))
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(_paths(document)[1:]))
+        *parents, last = path
+        container: Any = document
+        for part in parents:
+            container = container[part]
+        action = draw(st.sampled_from(["replace", "drop", "add"]))
+        if action == "drop" and isinstance(container, dict):
+            del container[last]
+        elif action == "add" and isinstance(container, dict):
+            container[draw(st.text(max_size=10))] = draw(_any_value)
+        else:
+            container[last] = draw(_any_value)
+    return document
+
+
+def _reference_valid(document: dict[str, Any]) -> bool:
+    return not any(True for _ in REFERENCE.iter_errors(document))
+
+
+@MANY
+@given(ARTICLES)
+def test_the_compiled_validator_accepts_every_valid_article(document: dict[str, Any]) -> None:
+    assert _reference_valid(document)
+    assert VALIDATOR.certainly_valid(document)  # the fast path is taken, not just correct
+
+
+@MANY
+@given(corrupted())
+def test_the_compiled_validator_never_accepts_what_the_reference_rejects(document: dict[str, Any]) -> None:
+    reference = _reference_valid(document)
+    if VALIDATOR.certainly_valid(document):
+        assert reference
+    assert VALIDATOR.is_valid(document) == reference
+
+
+@MANY
+@given(st.dictionaries(st.sampled_from(["publishedDateTime", "webUrl"]), _date_times | _uris, min_size=1))
+def test_format_verdicts_agree_on_edge_strings(values: dict[str, Any]) -> None:
+    document: dict[str, Any] = {"category": "news", "title": "t", "excerpt": "e", "type": "article",
+                                "provider": {"name": "n", "domain": "d"},
+                                "publishedDateTime": "2023-08-02T06:44:00Z", "webUrl": "https://e.org/"}  # fmt: skip
+    document.update(values)
+    assert VALIDATOR.certainly_valid(document) == _reference_valid(document)
+
+
+# -- the fast reader ------------------------------------------------------------------
+
+LIMITS = Limits()
+
+
+def _typed(value: Any) -> Any:
+    """The value with every scalar's type beside it: 1, 1.0 and True must not compare equal."""
+    if isinstance(value, dict):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    return (type(value).__name__, value)
+
+
+def _assert_reads_alike(data: bytes) -> bool:
+    """-> whether the fast reader took the document; if it did, the reference must read it identically."""
+    fast = fast_record(data, LIMITS)
+    if fast is None:
+        return False
+    try:
+        reference = parse_article(data, LIMITS)
+    except ReaderError as error:
+        raise AssertionError(f"the fast reader accepted what the reference refuses: {error.message}") from None
+    assert reference.warnings == []
+    assert _typed(fast) == _typed(reference.record)
+    return True
+
+
+_FILES = sorted(
+    path
+    for folder in (EXAMPLES, GOLDEN_CORPUS, CASES)
+    for path in folder.rglob("*")
+    if path.is_file() and path.suffix in (".md", ".txt", ".yaml", ".yml")
+)
+
+
+@pytest.mark.parametrize("path", _FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_bundled_document_reads_alike(path: Any) -> None:
+    _assert_reads_alike(path.read_bytes())
+
+
+def test_the_seeds_and_the_benchmark_corpus_take_the_fast_path() -> None:
+    import runpy
+
+    generate = runpy.run_path(str(REPO / "benchmarks" / "generate.py"))
+    documents = [p.read_bytes() for p in EXAMPLES.glob("*.txt")]
+    documents += [generate["article"](n, 1).encode() for n in range(300)]
+    assert all(_assert_reads_alike(data) for data in documents)
+
+
+@MANY
+@given(mutated_documents())
+def test_mutated_documents_read_alike_or_go_to_the_reference(document: bytes) -> None:
+    event("fast" if _assert_reads_alike(document) else "reference")
+
+
+_STYLES = st.fixed_dictionaries(
+    {
+        "default_flow_style": st.sampled_from([False, True, None]),
+        "default_style": st.sampled_from([None, None, '"', "'", "|", ">"]),
+        "width": st.sampled_from([20, 80, 1000]),
+        "indent": st.sampled_from([2, 4]),
+        "allow_unicode": st.booleans(),
+    }
+)
+_PLAIN_WORDS = st.sampled_from([t.strip() for t in YAML_TOKENS if t.strip()] + [
+    "yes", "No", "on", "OFF", "y", "n", "~", "null", "Null", "true", "False", "017", "0o17", "0x1F", "0b101",
+    "1_000", "1:20", "1e3", "1.5e+3", ".5", "5.", "-0", "+1", ".inf", "-.Inf", ".NaN", "<<", "=", "2023-08-02",
+    "2023-08-02T06:44:00Z", "a: b", "a #b", "#c", "- x", "x -", "'q'", '"q"', "@x", "`x", "%x", "!x", "&x", "*x",
+    "?x", "? x", "[a]", "{a: 1}", "a,b", "12345678901234567890", "\u00e9", "é", "\x85", "\u2028", "\ufeff",
+])  # fmt: skip
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | _PLAIN_WORDS | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_PLAIN_WORDS | st.text(max_size=6), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@MANY
+@given(st.dictionaries(_PLAIN_WORDS | st.text(min_size=1, max_size=8), _VALUES, min_size=1, max_size=6), _STYLES)
+def test_any_rendering_reads_alike_or_goes_to_the_reference(document: dict[Any, Any], style: dict[str, Any]) -> None:
+    try:
+        front_matter = yaml.safe_dump(document, sort_keys=False, **style)
+    except yaml.YAMLError:
+        return
+    event("fast" if _assert_reads_alike(f"---\n{front_matter}---\n".encode()) else "reference")
+
+
+@MANY
+@given(st.lists(_PLAIN_WORDS | st.text(max_size=10), min_size=1, max_size=6))
+def test_plain_scalars_written_by_hand_read_alike(words: list[str]) -> None:
+    """Unquoted scalars, the way authors write them, where YAML 1.1 and 1.2 disagree most."""
+    lines = [f"k{number}: {word}" for number, word in enumerate(words)]
+    lines += ["list:", *(f"  - {word}" for word in words)]
+    event("fast" if _assert_reads_alike(("---\n" + "\n".join(lines) + "\n---\n").encode()) else "reference")
+
+
+def _printable(value: Any) -> Any:
+    """Text an author types: no control characters, which PyYAML would write as escapes."""
+    if isinstance(value, dict):
+        return {key: _printable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_printable(item) for item in value]
+    if isinstance(value, str):
+        return "".join(c for c in value if c.isprintable() and c != "\\")
+    return value
+
+
+@MANY
+@given(ARTICLES.map(_printable), _STYLES)
+def test_articles_in_every_style_read_alike(article: dict[str, Any], style: dict[str, Any]) -> None:
+    front_matter = yaml.safe_dump(article, sort_keys=False, **style)
+    event("fast" if _assert_reads_alike(f"---\n{front_matter}---\n".encode()) else "reference")
