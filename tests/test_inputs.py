@@ -35,13 +35,13 @@ def _export(run_cli: RunCli, source: Path, out: Path, *options: str) -> Path:
     return out
 
 
-def _date_times(value: Any, schema_path: tuple[str, ...] = ()) -> list[str]:
+def _date_times(value: Any) -> list[str]:
     """Every string under a key named like the schema's date-time fields."""
     if isinstance(value, dict):
         found = [v for k, v in value.items() if k == "publishedDateTime" and isinstance(v, str)]
-        return found + [t for k, v in value.items() for t in _date_times(v, (*schema_path, k))]
+        return found + [t for v in value.values() for t in _date_times(v)]
     if isinstance(value, list):
-        return [t for item in value for t in _date_times(item, schema_path)]
+        return [t for item in value for t in _date_times(item)]
     return []
 
 

@@ -96,8 +96,9 @@ def as_article(record: Record) -> Article:
 
 def parse_json(raw: bytes, position: Position) -> Any:
     """JSON text -> value, refusing what the front matter reader refuses: repeated keys, NaN."""
+    decoder = StrictDecoder()
     try:
-        return json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        value = decoder.decode(raw.decode("utf-8"))
     except UnicodeDecodeError as error:
         raise ReaderError("encoding", f"byte 0x{raw[error.start]:02x} is not valid UTF-8", position) from error
     except json.JSONDecodeError as error:
@@ -105,37 +106,33 @@ def parse_json(raw: bytes, position: Position) -> Any:
         raise ReaderError("json", f"not valid JSON: {error.msg}", where) from error
     except RecursionError as error:
         raise ReaderError("depth", "JSON nests too deeply", position) from error
-    except _DuplicateKey as error:
-        raise ReaderError("duplicate-key", f"key {error.key!r} appears twice in one object", position) from error
-    except _Constant as error:
-        raise ReaderError("json", f"{error.text} is not a JSON number", position) from error
+    if decoder.problem is not None:
+        raise ReaderError(*decoder.problem, position=position)
+    return value
 
 
-class _DuplicateKey(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
+class StrictDecoder(json.JSONDecoder):
+    """Notes the first repeated key or NaN/Infinity as (keyword, message), instead of failing.
 
+    Noting rather than raising lets a streaming reader step past the element
+    and go on with the next one.
+    """
 
-class _Constant(ValueError):
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
+    def __init__(self) -> None:
+        super().__init__(object_pairs_hook=self._pairs, parse_constant=self._constant)
+        self.problem: tuple[str, str] | None = None
 
+    def _pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) != len(pairs) and self.problem is None:
+            keys = [key for key, _ in pairs]
+            repeated = next(key for key in keys if keys.count(key) > 1)
+            self.problem = ("duplicate-key", f"key {repeated!r} appears twice in one object")
+        return result
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _DuplicateKey(key)
-            seen.add(key)
-    return result
-
-
-def _no_constant(text: str) -> Any:
-    raise _Constant(text)
+    def _constant(self, text: str) -> None:
+        if self.problem is None:
+            self.problem = ("json", f"{text} is not a JSON number")
 
 
 def _json_kind(value: Any) -> str:
@@ -144,4 +141,13 @@ def _json_kind(value: Any) -> str:
     return {list: "an array", str: "a string", bool: "a boolean"}.get(type(value), "a number")
 
 
-__all__ = ["INPUTS", "InputFormat", "Record", "as_article", "input_format", "parse_json", "read_records"]
+__all__ = [
+    "INPUTS",
+    "InputFormat",
+    "Record",
+    "StrictDecoder",
+    "as_article",
+    "input_format",
+    "parse_json",
+    "read_records",
+]

@@ -12,9 +12,9 @@ from __future__ import annotations
 import codecs
 import json
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from converters.inputs import Record
+from converters.inputs import Record, StrictDecoder
 from converters.layout import Field
 from converters.limits import Limits
 
@@ -67,26 +67,6 @@ class _Text:
                 offset += 1
             if offset < len(self.buffer) or not self.more():
                 return offset
-
-
-class _Decoder(json.JSONDecoder):
-    """Notes repeated keys and NaN/Infinity instead of failing, so the element can be skipped past."""
-
-    def __init__(self) -> None:
-        super().__init__(object_pairs_hook=self._pairs, parse_constant=self._constant)
-        self.problem: tuple[str, str] | None = None
-
-    def _pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result = dict(pairs)
-        if len(result) != len(pairs) and self.problem is None:
-            keys = [key for key, _ in pairs]
-            repeated = next(key for key in keys if keys.count(key) > 1)
-            self.problem = ("duplicate-key", f"key {repeated!r} appears twice in one object")
-        return result
-
-    def _constant(self, text: str) -> None:
-        if self.problem is None:
-            self.problem = ("json", f"{text} is not a JSON number")
 
 
 class _Unreadable(Exception):
@@ -142,7 +122,7 @@ def _elements(path: str, text: _Text, limits: Limits) -> Iterator[Record]:
 def _element(path: str, text: _Text, offset: int, limits: Limits) -> tuple[Record, int]:
     """The element starting at `offset`, and the offset just past it."""
     text.drop_before(offset)  # the window holds one element at a time, not the file
-    decoder = _Decoder()
+    decoder = StrictDecoder()
     while True:
         try:
             value, end = decoder.raw_decode(text.buffer, 0)
