@@ -9,7 +9,9 @@ optional fields its input has, gets this one schema.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,25 +69,57 @@ def parse_timestamp(text: str) -> datetime:
     return moment + timedelta(seconds=1) if leap else moment
 
 
-def arrow_value(value: Any, field: Field) -> Any:
-    """A record's value shaped for `pa.Table.from_pylist` with `arrow_type(field)`."""
-    if value is None:
-        return None
-    kind = field.kind
-    if kind == "object":
-        if not isinstance(value, dict):
-            return None
-        return {child.name: arrow_value(value.get(child.name), child) for child in field.children}
-    if kind == "array":
+Convert = Callable[[Any], Any]
+
+
+def row_converter(layout: Field) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A function from a valid record to a row `pa.RecordBatch.from_pylist` takes with `arrow_schema(layout)`.
+
+    Arrow reads most values as they are: an absent key is null, and a key the
+    schema does not name is ignored. Only timestamps (text -> datetime) and
+    untyped values (-> JSON text) need converting, so the function built here
+    visits only the parts of a record that lead to one. It never changes the
+    record itself: what it converts, it copies.
+    """
+    convert = _converter(layout)
+    if convert is None:
+        return _as_it_is
+    row_of: Callable[[dict[str, Any]], dict[str, Any]] = convert
+    return row_of
+
+
+def _as_it_is(record: dict[str, Any]) -> dict[str, Any]:
+    return record
+
+
+def _converter(field: Field) -> Convert | None:
+    """How to convert a value of this field, or None when Arrow takes it as it is."""
+    if field.kind == "datetime":
+        return parse_timestamp
+    if field.kind == "json":
+        return _json_text
+    if field.kind == "array":
         assert field.items is not None
-        return [arrow_value(item, field.items) for item in value] if isinstance(value, list) else None
-    if kind == "datetime":
-        return parse_timestamp(value)
-    if kind == "json":
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return value
+        item = _converter(field.items)
+        return None if item is None else functools.partial(_convert_items, item)
+    if field.kind == "object":
+        children = tuple((child.name, c) for child in field.children if (c := _converter(child)) is not None)
+        return functools.partial(_convert_children, children) if children else None
+    return None
 
 
-def arrow_row(record: dict[str, Any], layout: Field) -> dict[str, Any]:
-    row: dict[str, Any] = arrow_value(record, layout)
-    return row
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _convert_items(convert: Convert, values: list[Any]) -> list[Any]:
+    return [None if value is None else convert(value) for value in values]
+
+
+def _convert_children(children: tuple[tuple[str, Convert], ...], value: dict[str, Any]) -> dict[str, Any]:
+    converted = dict(value)
+    for name, convert in children:
+        child = value.get(name)
+        if child is not None:
+            converted[name] = convert(child)
+    return converted

@@ -10,7 +10,7 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from converters.findings import FileResult, Finding, Position, in_file_order, js
 from converters.inputs import Record, as_article, input_format, read_records
 from converters.layout import Field, LayoutError, article_layout
 from converters.limits import Limits
-from converters.parallel import available_cores, ordered_map
+from converters.parallel import available_cores, ordered_chunks
 from converters.reader import Article, ReaderError, parse_article, read_stream, size_error
 from converters.schema import SchemaError, load_schema
 from converters.validate import ArticleValidator
@@ -42,6 +42,10 @@ class CheckOptions:
     patterns: Sequence[str] = DEFAULT_PATTERNS
     jobs: int | None = None  # None: every available core
     max_errors: int | None = None  # stop once this many errors are found (the file that reaches it is whole)
+    # For exporters: turns each chunk's valid records into the writer's own form (JSON Lines
+    # bytes, an Arrow batch) in the worker processes, so that the main process only writes.
+    # Needs keep_records; see CheckedChunk.
+    encode: Callable[[list[dict[str, Any]]], Any] | None = None
 
 
 @dataclass(slots=True)
@@ -66,26 +70,51 @@ class Summary:
         return time.monotonic() - self.started
 
 
+@dataclass(slots=True)
+class CheckedChunk:
+    """The results of consecutive documents, and what `CheckOptions.encode` made of their records.
+
+    `rows` are the results whose records `encoded` holds, in its order: those
+    the worker found valid. A row can turn invalid afterwards, in the main
+    process, when its webUrl was seen before; its record is then still in
+    `encoded`, and the writer must leave it out.
+    """
+
+    results: list[FileResult]
+    rows: list[FileResult] = field(default_factory=list)
+    encoded: Any = None
+
+
 class CheckRun(Iterator[FileResult]):
-    """The results of one run, in path order; `stopped` says whether --max-errors cut it short."""
+    """The results of one run, in path order; `stopped` says whether --max-errors cut it short.
+
+    Iterate over it for the results one by one, or over `chunks()` for them a
+    chunk at a time, with their encoded records: one or the other, not both.
+    """
 
     def __init__(self, first: Source, rest: Iterator[Source], options: CheckOptions) -> None:
         self.stopped = False
-        self._results = self._checked(first, rest, options)
+        self._chunks = self._checked(first, rest, options)
+        self._current: Iterator[FileResult] = iter(())
 
     def __next__(self) -> FileResult:
-        return next(self._results)
+        while (result := next(self._current, None)) is None:
+            self._current = iter(next(self._chunks).results)  # StopIteration at the end ends this too
+        return result
+
+    def chunks(self) -> Iterator[CheckedChunk]:
+        return self._chunks
 
     def close(self) -> None:
         """Stop the workers; results not yet taken are dropped."""
-        self._results.close()
+        self._chunks.close()
 
     def _checked(
         self, first: Source, rest: Iterator[Source], options: CheckOptions
-    ) -> Generator[FileResult, None, None]:
+    ) -> Generator[CheckedChunk, None, None]:
         urls = UrlIndex(options.limits) if not options.allow_duplicate_urls else None
-        results = ordered_map(
-            check_source,
+        chunks = ordered_chunks(
+            check_chunk,
             _prepend(first, rest),
             jobs=options.jobs or available_cores(),
             initializer=init_checker,
@@ -93,16 +122,19 @@ class CheckRun(Iterator[FileResult]):
         )
         errors = 0
         try:
-            for result in results:
-                if urls is not None:
-                    urls.check(result)
-                yield result
-                errors += len(result.errors)
-                if options.max_errors is not None and errors >= options.max_errors:
-                    self.stopped = True
-                    return
+            for chunk in chunks:
+                for index, result in enumerate(chunk.results):
+                    if urls is not None:
+                        urls.check(result)
+                    errors += len(result.errors)
+                    if options.max_errors is not None and errors >= options.max_errors:
+                        self.stopped = True
+                        del chunk.results[index + 1 :]
+                        yield chunk
+                        return
+                yield chunk
         finally:
-            results.close()  # shuts the pool down now, not when the garbage collector gets to it
+            chunks.close()  # shuts the pool down now, not when the garbage collector gets to it
 
 
 def check_paths(paths: Sequence[str], options: CheckOptions | None = None) -> CheckRun:
@@ -162,6 +194,25 @@ def init_checker(options: CheckOptions) -> None:
     global _checker
     if _checker is None or _checker[1] != options:
         _checker = (ArticleValidator(load_schema(options.schema_path)), options)
+
+
+def check_chunk(sources: list[Source]) -> CheckedChunk:
+    """Check consecutive documents in this process, and encode their valid records if asked to."""
+    assert _checker is not None, "init_checker() first"
+    encode = _checker[1].encode
+    results = [check_source(source) for source in sources]
+    if encode is None:
+        return CheckedChunk(results)
+    rows = [result for result in results if result.valid]
+    records = [row.record for row in rows if row.record is not None]
+    assert len(records) == len(rows), "encode needs keep_records"
+    encoded = encode(records)
+    for result, source in zip(results, sources, strict=True):
+        if not isinstance(source, Record):
+            # Not sent back twice. Should it turn out a duplicate, the rejects file reads
+            # an article file again; a data file's record has no file of its own to read.
+            result.record = None
+    return CheckedChunk(results, rows, encoded)
 
 
 def check_source(source: Source) -> FileResult:

@@ -7,6 +7,7 @@ written (disk full, I/O error), 130 interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -236,11 +237,11 @@ def validate(
     display = _Display(REPORTERS[report_format](sys.stdout, color=_use_color(color)), progress)
     summary = Summary()
     try:
-        run = check_paths(paths, options)
-        for result in run:
-            summary.add(result)
-            display.show(result)
-        summary.stopped = run.stopped
+        with contextlib.closing(check_paths(paths, options)) as run:
+            for result in run:
+                summary.add(result)
+                display.show(result)
+            summary.stopped = run.stopped
     except (InputError, SchemaError) as error:
         _failed(display, error)
     except KeyboardInterrupt:

@@ -57,6 +57,7 @@ def _is_within(path: str, directory: str) -> bool:
 def _walk(root: str, patterns: Sequence[str]) -> Iterator[str]:
     # An explicit stack, not recursion: a deep tree cannot hit the recursion limit.
     stack = [root]
+    by_path = any("/" in pattern for pattern in patterns)  # else the relative path is never looked at
     while stack:
         directory = stack.pop()
         try:
@@ -71,7 +72,9 @@ def _walk(root: str, patterns: Sequence[str]) -> Iterator[str]:
                 continue
             if entry.is_dir(follow_symlinks=False):
                 subdirectories.append(entry.path)
-            elif _readable_kind(entry) and _matches(entry.name, os.path.relpath(entry.path, root), patterns):
+            elif _readable_kind(entry) and _matches(
+                entry.name, os.path.relpath(entry.path, root) if by_path else entry.name, patterns
+            ):
                 yield entry.path
         stack.extend(reversed(subdirectories))
 

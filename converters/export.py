@@ -7,6 +7,7 @@ The library entry point behind `articles export`; it never prints. Results
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -23,7 +24,6 @@ from converters.schema import load_schema, schema_identity
 from converters.writers import WRITERS, ExportOptions, SchemaInfo, Writer, WriterError
 
 OnInvalid = Literal["fail", "skip"]
-BATCH_SIZE = 1000
 
 
 @dataclass(slots=True)
@@ -58,15 +58,15 @@ def export(
     writes nothing either way. Raises OutputError, WriterError,
     InputError and SchemaError for usage problems, before writing anything.
     """
-    check = replace(check or CheckOptions(), keep_records=True)
     options = options or ExportOptions()
     writer_class = WRITERS[format_name].load().variant(options)
     writer_class.check_options(options)
     if on_invalid == "skip" and rejects is None:
         raise OutputError("--on-invalid skip needs --rejects FILE, so that no rejected document is lost")
-    schema = load_schema(check.schema_path)
+    schema = load_schema(check.schema_path if check is not None else None)
     schema_id, version = schema_identity(schema)
     info = SchemaInfo(article_layout(schema), schema_id, version)
+    check = replace(check or CheckOptions(), keep_records=True, encode=writer_class.encoder(info, options))
 
     summary = ExportSummary()
     with AtomicOutput(target, directory=writer_class.writes_directory(options)) as output:
@@ -129,29 +129,23 @@ def _run(
     rejected: _Rejects,
     on_result: Callable[[FileResult], None] | None,
 ) -> None:
-    batch: list[dict[str, Any]] = []
-    run = check_paths(paths, check)
-    for result in run:
-        summary.checked.add(result)
-        if on_result is not None:
-            on_result(result)
-        if not result.valid:
-            if on_invalid == "skip":
-                rejected.add(result)
-                summary.rejected += 1
-            continue
-        if summary.checked.invalid and on_invalid == "fail":
-            continue  # nothing will be written: only keep reporting errors
-        assert result.record is not None
-        batch.append(result.record)
-        if len(batch) >= BATCH_SIZE:
-            writer.write_batch(batch)
-            summary.written += len(batch)
-            batch = []
-    summary.checked.stopped = run.stopped
-    if batch and not (summary.checked.invalid and on_invalid == "fail") and not run.stopped:
-        writer.write_batch(batch)
-        summary.written += len(batch)
+    # Closed here, in this thread, whatever happens: left to the garbage collector, the pool's
+    # shutdown may run on the pool's own thread and fail.
+    with contextlib.closing(check_paths(paths, check)) as run:
+        for chunk in run.chunks():
+            for result in chunk.results:
+                summary.checked.add(result)
+                if on_result is not None:
+                    on_result(result)
+                if not result.valid and on_invalid == "skip":
+                    rejected.add(result)
+                    summary.rejected += 1
+            if run.stopped or (summary.checked.invalid and on_invalid == "fail"):
+                continue  # nothing will be written: only keep reporting errors
+            keep = [row.valid for row in chunk.rows]  # a row turns invalid when its webUrl was seen before
+            if any(keep):
+                summary.written += writer.write_encoded(chunk.encoded, keep)
+        summary.checked.stopped = run.stopped
 
 
 class _Rejects:

@@ -29,8 +29,8 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def ordered_map(
-    func: Callable[[Item], Result],
+def ordered_chunks(
+    func: Callable[[list[Item]], Result],
     items: Iterable[Item],
     *,
     jobs: int,
@@ -38,30 +38,31 @@ def ordered_map(
     initargs: tuple[Any, ...] = (),
     chunk_size: int = 64,
 ) -> Generator[Result, None, None]:
-    """`map(func, items)` over `jobs` processes, results in input order.
+    """`func` over the items in chunks of `chunk_size`, across `jobs` processes; results in input order.
 
     At most a few chunks per worker are in flight, so a million inputs never sit
     in memory at once. `initializer(*initargs)` sets up each process (and this
-    one, when the work is small enough to do here).
+    one, when the work is small enough to do here). The chunks are the same
+    whatever `jobs` is, so a function that sums up a chunk gives the same
+    results serially and in parallel.
     """
     iterator = iter(items)
     head = list(islice(iterator, SERIAL_THRESHOLD))
+    chunks = _chunks(head, iterator, chunk_size)
     if jobs <= 1 or len(head) < SERIAL_THRESHOLD:
         initializer(*initargs)
-        yield from map(func, head)
-        yield from map(func, iterator)
+        yield from map(func, chunks)
         return
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
     with ProcessPoolExecutor(jobs, context, _init_worker, (initializer, initargs, os.getpid())) as pool:
-        pending: deque[Future[list[Result]]] = deque()
-        chunks = _chunks(head, iterator, chunk_size)
+        pending: deque[Future[Result]] = deque()
         try:
             for chunk in chunks:
-                pending.append(pool.submit(_run_chunk, func, chunk))
+                pending.append(pool.submit(func, chunk))
                 if len(pending) >= jobs * 4:
-                    yield from pending.popleft().result()
+                    yield pending.popleft().result()
             while pending:
-                yield from pending.popleft().result()
+                yield pending.popleft().result()
         finally:
             for future in pending:
                 future.cancel()
@@ -92,7 +93,3 @@ def _die_with(parent: int) -> None:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
-
-
-def _run_chunk(func: Callable[[Item], Result], chunk: list[Item]) -> list[Result]:
-    return [func(item) for item in chunk]

@@ -71,12 +71,27 @@ def _compiled(schema: dict[str, Any], checker: FormatChecker) -> Any:
         import jsonschema_rs
     except ImportError:  # a platform without a wheel: jsonschema alone is still right, only slower
         return None
-    formats: dict[str, Callable[..., bool]] = {
-        name: functools.partial(checker.conforms, format=name)
-        for name in _formats_used(schema)
-        if name not in SAME_FORMATS_IN_RUST
-    }
+    formats = {name: _conforms(checker, name) for name in _formats_used(schema) if name not in SAME_FORMATS_IN_RUST}
     return jsonschema_rs.validator_for(schema, formats=formats, validate_formats=True)
+
+
+def _conforms(checker: FormatChecker, name: str) -> Callable[[str], bool]:
+    """`checker.conforms(value, name)`, called directly, its verdicts remembered.
+
+    jsonschema-rs calls it for strings only. A corpus repeats some values in
+    every file (a publisher's host name), and the check is a pure function
+    of the string; the bound keeps memory flat.
+    """
+    check, raises = checker.checkers[name]
+
+    @functools.lru_cache(maxsize=4096)
+    def conforms(value: str) -> bool:
+        try:
+            return bool(check(value))
+        except raises:
+            return False
+
+    return conforms
 
 
 def _formats_used(schema: Any) -> set[str]:

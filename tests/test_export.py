@@ -80,6 +80,24 @@ def test_json_lines_round_trip_and_keep_text_as_written(run_cli: RunCli, tmp_pat
     _golden(out, "articles.jsonl")
 
 
+@pytest.mark.parametrize("name", ["big.jsonl", "big.json"])
+def test_integers_past_64_bits_are_written_exactly(run_cli: RunCli, tmp_path: Path, name: str) -> None:
+    # orjson, which writes the compact JSON, stops at 64 bits; such a record is written by json instead.
+    heat = 2**70 + 1
+    source = tmp_path / "big.md"
+    source.write_text(
+        (CORPUS / "edge-body-and-text.md").read_text(encoding="utf-8").replace("heat: -1", f"heat: {heat}"),
+        encoding="utf-8",
+    )
+    out = tmp_path / name
+    result = run_cli("export", str(source), str(CORPUS / "edge-minimal.md"), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    text = out.read_text(encoding="utf-8")
+    records = json.loads(text) if name.endswith(".json") else [json.loads(line) for line in text.splitlines()]
+    assert [record.get("heat") for record in records] == [heat, None]
+    assert f'"heat":{heat},' in text  # compact, as orjson writes the others
+
+
 def test_stdout(run_cli: RunCli) -> None:
     result = _export(run_cli, "-o", "-", "--to", "jsonl")
     assert [json.loads(line) for line in result.stdout.splitlines()] == _records()
@@ -277,6 +295,46 @@ def test_output_is_byte_identical_across_runs_and_job_counts(run_process: RunPro
         assert result.returncode == 0, result.stderr
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+@pytest.mark.parametrize("name", ["out.jsonl", "out.json", "out.parquet", "out.csv"])
+def test_duplicates_found_after_the_workers_are_left_out(run_process: RunProcess, tmp_path: Path, name: str) -> None:
+    # Workers encode each chunk of 64 valid records before the main process finds a
+    # webUrl seen in an earlier file; the writer must then leave that one record out.
+    many_articles(tmp_path / "in", 600)
+    files = sorted((tmp_path / "in").rglob("*.md"))
+    copies = {3: 1, 64: 63, 100: 2, 450: 7, 599: 598}  # a copy of an earlier file, in its chunk or far back
+    for copy, original in copies.items():
+        files[copy].write_bytes(files[original].read_bytes())
+    expected = [_web_url(file) for n, file in enumerate(files) if n not in copies]
+    outputs = []
+    for jobs in ("1", "2"):
+        out, rejects = tmp_path / f"{jobs}-{name}", tmp_path / f"{jobs}-rejects.jsonl"
+        result = run_process(
+            "export", str(tmp_path / "in"), "-o", str(out), "--on-invalid", "skip", "--rejects", str(rejects),
+            "--jobs", jobs,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert _written_urls(out) == expected
+        rejected = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+        assert [line["file"] for line in rejected] == [str(files[n]) for n in copies]
+        assert [line["raw"] for line in rejected] == [files[n].read_text(encoding="utf-8") for n in copies]
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+def _web_url(file: Path) -> str:
+    return str(parse_article(file.read_bytes(), Limits()).record["webUrl"])
+
+
+def _written_urls(out: Path) -> list[str]:
+    if out.suffix == ".parquet":
+        return [str(url) for url in pq.read_table(out, columns=["webUrl"]).column("webUrl").to_pylist()]
+    text = out.read_text(encoding="utf-8")
+    if out.suffix == ".csv":
+        return [row["webUrl"] for row in csv.DictReader(text.splitlines())]
+    records = json.loads(text) if out.suffix == ".json" else [json.loads(line) for line in text.splitlines()]
+    return [record["webUrl"] for record in records]
 
 
 def test_an_export_stopped_by_max_errors_writes_nothing(run_cli: RunCli, half_bad: Path, tmp_path: Path) -> None:

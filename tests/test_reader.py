@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import math
+import os
+import threading
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -92,6 +96,50 @@ def test_read_stream_stops_one_byte_past_the_limit() -> None:
     with pytest.raises(ReaderError) as caught:
         read_stream(io.BytesIO(b"x" * 1_000_000), small)
     assert caught.value.keyword == "size"
+
+
+@pytest.mark.parametrize("size", [0, 9, 10, 11, 50_000])
+def test_read_stream_reads_files_and_pipes_whole_up_to_the_limit(tmp_path: Path, size: int) -> None:
+    limit = Limits(max_file_size=10 if size < 50_000 else 40_000)
+    content = bytes(range(256)) * (size // 256) + b"y" * (size % 256)
+    file = tmp_path / "article.md"
+    file.write_bytes(content)
+    with open(file, "rb") as stream:
+        from_file = _read_or_keyword(stream, limit)
+    reading, writing = os.pipe()  # a pipe's size is unknown: it is read up to the limit
+    with open(reading, "rb") as stream:
+        writer = threading.Thread(target=_write_and_close, args=(writing, content))
+        writer.start()
+        from_pipe = _read_or_keyword(stream, limit)
+        stream.read()  # let the writer finish when the limit cut the read short
+        writer.join()
+    expected = content if size <= limit.max_file_size else "size"
+    assert from_file == expected
+    assert from_pipe == expected
+
+
+@pytest.mark.parametrize(("content", "expected"), [(b"x" * 8, b"x" * 8), (b"x" * 11, "size")])
+def test_read_stream_reads_past_the_size_a_growing_file_had(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, expected: bytes | str
+) -> None:
+    file = tmp_path / "growing.md"
+    file.write_bytes(content)
+    # The size the file had when it was looked at, before it grew to its content.
+    monkeypatch.setattr(os, "fstat", lambda descriptor: os.stat_result((0,) * 6 + (5,) + (0,) * 3))
+    with open(file, "rb") as stream:
+        assert _read_or_keyword(stream, Limits(max_file_size=10)) == expected
+
+
+def _read_or_keyword(stream: Any, limits: Limits) -> bytes | str:
+    try:
+        return read_stream(stream, limits)
+    except ReaderError as error:
+        return error.keyword
+
+
+def _write_and_close(descriptor: int, content: bytes) -> None:
+    with open(descriptor, "wb") as stream, contextlib.suppress(BrokenPipeError):
+        stream.write(content)
 
 
 def _peak_bytes(data: bytes) -> tuple[str, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
@@ -48,6 +48,12 @@ class Writer(ABC):
 
     A writer writes either to one binary stream or, when `writes_directory()`
     says so for the options given, into a directory of its own files.
+
+    The export runs `encoder()` in the worker processes, on each chunk of
+    valid records, and hands what it returns to `write_encoded()` here. By
+    default that is the records themselves, for `write_batch()`; a format
+    whose encoding is the costly part (JSON Lines, Parquet) does it there,
+    on every core, instead of in the one process that writes.
     """
 
     text: ClassVar[bool] = True  # text formats may go to stdout
@@ -69,6 +75,20 @@ class Writer(ABC):
     def check_options(cls, options: ExportOptions) -> None:
         """Raise WriterError for options that make no sense for this format."""
 
+    @classmethod
+    def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Callable[[list[dict[str, Any]]], Any]:
+        """A picklable function from a chunk of records to what write_encoded() takes."""
+        return list
+
+    def write_encoded(self, encoded: Any, keep: Sequence[bool]) -> int:
+        """Write what encoder() made of a chunk, leaving out record i where keep[i] is false.
+
+        Returns how many records were written.
+        """
+        records = [record for record, kept in zip(encoded, keep, strict=True) if kept]
+        self.write_batch(records)
+        return len(records)
+
     @abstractmethod
     def write_batch(self, records: Sequence[dict[str, Any]]) -> None: ...
 
@@ -81,6 +101,20 @@ class Writer(ABC):
 
     def abandon(self) -> None:  # noqa: B027 - most writers hold nothing the output's own discard does not free
         """Give up: release what the writer holds without finishing the output, which will be discarded."""
+
+
+class EncodingWriter(Writer):
+    """A writer whose costly part is its encoder(), which runs on every core."""
+
+    @classmethod
+    @abstractmethod
+    def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Callable[[list[dict[str, Any]]], Any]: ...
+
+    @abstractmethod
+    def write_encoded(self, encoded: Any, keep: Sequence[bool]) -> int: ...
+
+    def write_batch(self, records: Sequence[dict[str, Any]]) -> None:
+        self.write_encoded(self.encoder(self.schema, self.options)(list(records)), [True] * len(records))
 
 
 def text_stream(target: BinaryIO | Path) -> io.TextIOWrapper:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from converters.layout import Field, ordered_value
+from converters.layout import Field, schema_order
 from converters.writers.base import ExportOptions, SchemaInfo, Writer, text_stream
 
 SEPARATOR = "__"
@@ -27,6 +28,10 @@ class Column:
     name: str
     path: tuple[str, ...]
     field: Field
+    order: Callable[[Any], Any] = dataclass_field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "order", schema_order(self.field))
 
 
 def flat_columns(layout: Field, prefix: tuple[str, ...] = ()) -> list[Column]:
@@ -50,7 +55,7 @@ def lookup(record: dict[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-def cell(value: Any, field: Field, escape_formulas: bool) -> str:
+def cell(value: Any, column: Column, escape_formulas: bool) -> str:
     if value is None:
         return ""
     if value is True or value is False:
@@ -60,7 +65,7 @@ def cell(value: Any, field: Field, escape_formulas: bool) -> str:
             return "'" + value
         return value
     if isinstance(value, (list, dict)):
-        return _json(ordered_value(value, field))
+        return _json(column.order(value))
     return json.dumps(value)  # numbers, as JSON writes them
 
 
@@ -86,7 +91,7 @@ class CsvWriter(Writer):
 
     def write_batch(self, records: Sequence[dict[str, Any]]) -> None:
         escape = self.options.escape_formulas
-        self.rows.writerows([cell(lookup(record, c.path), c.field, escape) for c in self.columns] for record in records)
+        self.rows.writerows([cell(lookup(record, c.path), c, escape) for c in self.columns] for record in records)
 
     def close(self) -> None:
         self.stream.flush()

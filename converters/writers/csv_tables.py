@@ -90,9 +90,9 @@ class CsvTablesWriter(Writer):
     def _write_row(self, table: Table, row: Any, keys: tuple[Any, ...]) -> None:
         escape = self.options.escape_formulas
         if table.scalar_items:
-            values = [cell(row, table.columns[0].field, escape)]  # cell() puts nested objects in schema order
+            values = [cell(row, table.columns[0], escape)]  # cell() puts nested objects in schema order
         else:
-            values = [cell(lookup(row, c.path), c.field, escape) for c in table.columns]
+            values = [cell(lookup(row, c.path), c, escape) for c in table.columns]
         self.rows[table.name].writerow([*keys, *values])
         if table.scalar_items:
             return

@@ -2,56 +2,91 @@
 
 Values are written exactly as read: timestamps keep the author's text, an
 absent key stays absent and null stays null. Keys follow the schema's order.
+The JSON is compact, with no space after `,` or `:`, unless --indent is given.
+Each record's text is made in the worker processes (see Writer.encoder);
+the main process only joins the texts.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from converters.layout import in_schema_order
-from converters.writers.base import ExportOptions, SchemaInfo, Writer, text_stream
+import orjson
+
+from converters.layout import schema_order
+from converters.writers.base import EncodingWriter, ExportOptions, SchemaInfo
 
 
-def _dumps(record: dict[str, Any], indent: int | None = None) -> str:
+def record_texts(records: list[dict[str, Any]], order: Callable[[Any], Any], indent: int | None) -> list[bytes]:
+    """Each record as UTF-8 JSON, its keys put in schema order by `order`.
+
+    Compact, by orjson, unless indented; indented records are indented once
+    more, as array items.
+    """
+    if indent:
+        return [_indented(order(record), indent) for record in records]
+    return [_compact(order(record)) for record in records]
+
+
+def _compact(record: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(record)
+    except orjson.JSONEncodeError:  # an integer past 64 bits, which Python's json writes as it is
+        return json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def _indented(record: dict[str, Any], indent: int) -> bytes:
     # allow_nan=False: the reader already refuses NaN, so this only guards the invariant.
-    return json.dumps(record, ensure_ascii=False, allow_nan=False, indent=indent)
+    text = json.dumps(record, ensure_ascii=False, allow_nan=False, indent=indent)
+    return (" " * indent + text.replace("\n", "\n" + " " * indent)).encode("utf-8")
 
 
-class JsonLinesWriter(Writer):
+def _kept(texts: list[bytes], keep: Sequence[bool]) -> list[bytes]:
+    return [text for text, kept in zip(texts, keep, strict=True) if kept]
+
+
+class JsonLinesWriter(EncodingWriter):
     def __init__(self, target: BinaryIO | Path, schema: SchemaInfo, options: ExportOptions) -> None:
         super().__init__(target, schema, options)
-        self.stream = text_stream(target)
+        assert not isinstance(target, Path)
+        self.stream = target
 
-    def write_batch(self, records: Sequence[dict[str, Any]]) -> None:
-        layout = self.schema.layout
-        self.stream.write("".join(_dumps(in_schema_order(r, layout)) + "\n" for r in records))
+    @classmethod
+    def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Callable[[list[dict[str, Any]]], Any]:
+        return functools.partial(record_texts, order=schema_order(schema.layout), indent=None)
+
+    def write_encoded(self, encoded: list[bytes], keep: Sequence[bool]) -> int:
+        lines = _kept(encoded, keep)
+        self.stream.write(b"".join(line + b"\n" for line in lines))
+        return len(lines)
 
     def close(self) -> None:
         self.stream.flush()
-        self.stream.detach()
 
 
-class JsonWriter(Writer):
+class JsonWriter(EncodingWriter):
     def __init__(self, target: BinaryIO | Path, schema: SchemaInfo, options: ExportOptions) -> None:
         super().__init__(target, schema, options)
-        self.stream = text_stream(target)
-        self.stream.write("[")
+        assert not isinstance(target, Path)
+        self.stream = target
+        self.stream.write(b"[")
         self.first = True
 
-    def write_batch(self, records: Sequence[dict[str, Any]]) -> None:
-        indent = self.options.indent
-        for record in records:
-            text = _dumps(in_schema_order(record, self.schema.layout), indent)
-            if indent:
-                text = text.replace("\n", "\n" + " " * indent)
-                text = " " * indent + text
-            self.stream.write(("\n" if self.first else ",\n") + text)
+    @classmethod
+    def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Callable[[list[dict[str, Any]]], Any]:
+        return functools.partial(record_texts, order=schema_order(schema.layout), indent=options.indent)
+
+    def write_encoded(self, encoded: list[bytes], keep: Sequence[bool]) -> int:
+        texts = _kept(encoded, keep)
+        if texts:
+            self.stream.write((b"\n" if self.first else b",\n") + b",\n".join(texts))
             self.first = False
+        return len(texts)
 
     def close(self) -> None:
-        self.stream.write("\n]\n" if not self.first else "]\n")
+        self.stream.write(b"\n]\n" if not self.first else b"]\n")
         self.stream.flush()
-        self.stream.detach()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote
@@ -19,9 +19,9 @@ from urllib.parse import quote
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from converters.arrow_schema import arrow_row, arrow_schema, parse_timestamp
+from converters.arrow_schema import arrow_schema, parse_timestamp, row_converter
 from converters.layout import Field
-from converters.writers.base import ExportOptions, SchemaInfo, Writer, WriterError
+from converters.writers.base import EncodingWriter, ExportOptions, SchemaInfo, Writer, WriterError
 
 COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
 DERIVED_PARTITIONS = {"published_date": "the UTC date of publishedDateTime"}
@@ -38,7 +38,31 @@ def _file_writer(where: BinaryIO | str, schema: pa.Schema, options: ExportOption
     )
 
 
-class ParquetWriter(Writer):
+class ArrowBatches:
+    """The Parquet writer's encoder: a chunk of records -> one Arrow batch, built in a worker process.
+
+    Called as the encoder, it returns the batch in Arrow's IPC form, which is
+    sent back from the worker about 8 times faster than a pickled batch.
+    """
+
+    def __init__(self, schema: SchemaInfo) -> None:
+        self.schema = schema
+        # Built on first use, in the process that uses them.
+        self._arrow: pa.Schema | None = None
+        self._row_of: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    def __call__(self, records: Sequence[dict[str, Any]]) -> bytes:
+        serialized: bytes = self.batch(records).serialize().to_pybytes()
+        return serialized
+
+    def batch(self, records: Sequence[dict[str, Any]]) -> pa.RecordBatch:
+        if self._arrow is None or self._row_of is None:
+            self._arrow = arrow_schema(self.schema.layout, self.schema.schema_id, self.schema.version)
+            self._row_of = row_converter(self.schema.layout)
+        return pa.RecordBatch.from_pylist([self._row_of(record) for record in records], schema=self._arrow)
+
+
+class ParquetWriter(EncodingWriter):
     text = False
 
     @classmethod
@@ -57,8 +81,17 @@ class ParquetWriter(Writer):
         self.file = _file_writer(target, self.arrow, options)
         self.pending = _RowGroup(self.arrow, options.row_group_size, self.file.write_table)
 
-    def write_batch(self, records: Sequence[dict[str, Any]]) -> None:
-        self.pending.add(_batch(records, self.schema.layout, self.arrow))
+    @classmethod
+    def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> ArrowBatches:
+        return ArrowBatches(schema)
+
+    def write_encoded(self, encoded: bytes, keep: Sequence[bool]) -> int:
+        batch = pa.ipc.read_record_batch(pa.py_buffer(encoded), self.arrow)
+        if not all(keep):
+            batch = batch.filter(pa.array(keep, pa.bool_()))
+        self.pending.add(batch)
+        rows: int = batch.num_rows
+        return rows
 
     def close(self) -> None:
         self.pending.flush()
@@ -66,10 +99,6 @@ class ParquetWriter(Writer):
 
     def abandon(self) -> None:
         _abandon(self.file)
-
-
-def _batch(records: Sequence[dict[str, Any]], layout: Field, schema: pa.Schema) -> pa.RecordBatch:
-    return pa.RecordBatch.from_pylist([arrow_row(r, layout) for r in records], schema=schema)
 
 
 class _RowGroup:
@@ -122,13 +151,14 @@ class ParquetDatasetWriter(Writer):
         self.column = options.partition_by
         self.key_of = _partition_key(schema.layout, self.column)
         self.arrow = arrow_schema(schema.layout, schema.schema_id, schema.version)
+        self.batch_of = ArrowBatches(schema)
         self.open: dict[str, pq.ParquetWriter] = {}  # in order of last use
         self.parts: dict[str, int] = {}
         self.buffers: dict[str, list[pa.RecordBatch]] = {}
         self.buffered = 0
 
     def write_batch(self, records: Sequence[dict[str, Any]]) -> None:
-        batch = _batch(records, self.schema.layout, self.arrow)
+        batch = self.batch_of.batch(records)
         groups: dict[str, list[int]] = {}
         for index, record in enumerate(records):
             groups.setdefault(self.key_of(record), []).append(index)
