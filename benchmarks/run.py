@@ -1,12 +1,15 @@
 """Side-by-side throughput and memory: `articles` against the afternoon script and check-jsonschema.
 
-    python benchmarks/run.py [--sizes 10000 30000 100000] [--compare-at 30000] [--work DIR]
+    python benchmarks/run.py [--sizes 10000 30000 100000] [--compare-at 30000] [--repeat 3] [--work DIR]
 
 For each size, a corpus is generated (benchmarks/generate.py), read once so
 every command meets a warm page cache, and then each command runs as its own
-process, one after the other, on the same files. The baseline and
-check-jsonschema run only at --compare-at, where the ratios are taken: at
-1,300 and 270 files/s they would take minutes at 100,000 files. Nothing here
+process, one after the other, on the same files. The commands run --repeat
+times, taking turns, so that a slow spell of a noisy machine falls on all of
+them alike, and the median time counts; check-jsonschema runs once. The
+baseline and check-jsonschema run only at --compare-at, where the ratios are
+taken: at 1,300 and 270 files/s they would take minutes at 100,000 files.
+Peak RSS is the largest of the runs. Nothing here
 asserts a time: these machines are noisy, so only ratios taken in one run
 mean anything. The table printed at the end is the one in the README.
 """
@@ -67,7 +70,7 @@ def articles(*args: str) -> list[str]:
     return [script, *args]
 
 
-def run_size(files: int, work: Path, compare: bool) -> list[Timing]:
+def run_size(files: int, work: Path, compare: bool, repeat: int) -> list[Timing]:
     corpus, plain = work / f"corpus-{files}", work / f"plain-{files}"
     if not corpus.exists():
         print(f"generating {files:,} files...", file=sys.stderr, flush=True)
@@ -84,11 +87,21 @@ def run_size(files: int, work: Path, compare: bool) -> list[Timing]:
     if compare:
         commands.append(("afternoon script", [sys.executable, str(HERE / "baseline.py"), str(corpus), str(SCHEMA),
                                               str(out / "baseline.json")]))  # fmt: skip
-    timings = []
-    for name, command in commands:
-        print(f"{files:,} files: {name}...", file=sys.stderr, flush=True)
-        seconds, peak, code = measure(command)
-        timings.append(Timing(name, files, seconds, peak, code))
+    runs: dict[str, list[tuple[float, int, int]]] = {name: [] for name, _ in commands}
+    for turn in range(1, repeat + 1):
+        for name, command in commands:
+            print(f"{files:,} files: {name} ({turn} of {repeat})...", file=sys.stderr, flush=True)
+            runs[name].append(measure(command))
+    timings = [
+        Timing(
+            name,
+            files,
+            statistics.median(seconds for seconds, _, _ in measured),
+            max(peak for _, peak, _ in measured),
+            max(code for _, _, code in measured),
+        )
+        for name, measured in runs.items()
+    ]
     if compare:
         timings.append(_check_jsonschema(plain, files))
     return timings
@@ -172,13 +185,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 30_000, 100_000])
     parser.add_argument("--compare-at", type=int, default=30_000, help="the size where the baselines run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each command, taking turns; the median counts")
     parser.add_argument("--work", type=Path, help="keep corpora here between runs (default: a temporary folder)")
     arguments = parser.parse_args()
     sizes = sorted(set(arguments.sizes) | {arguments.compare_at})
     with tempfile.TemporaryDirectory(prefix="articles-bench-") as temporary:
         work = arguments.work or Path(temporary)
         work.mkdir(parents=True, exist_ok=True)
-        timings = [t for size in sizes for t in run_size(size, work, compare=size == arguments.compare_at)]
+        timings = [t for size in sizes for t in run_size(size, work, size == arguments.compare_at, arguments.repeat)]
         start_up = single_file(work)
     print(f"Machine: {machine()}\n")
     print(table(timings, arguments.compare_at))

@@ -325,27 +325,36 @@ def _reader_finding(name: str, error: ReaderError) -> Finding:
 class UrlIndex:
     """Finds a top-level webUrl seen in an earlier file: the same article twice.
 
-    Keeps a 16-byte digest per URL rather than the URL itself, to stay small on
-    large corpora; a digest collision between different URLs is astronomically
-    unlikely (2^-64 at a billion files). Files that took the fast path carry no
-    positions, so a duplicate's files are read again to locate it: duplicates
-    are rare, and every valid file pays nothing.
+    This is the one thing a run keeps per file, so it is kept small: a 16-byte
+    digest of the URL (as an int; a collision between different URLs is
+    astronomically unlikely, 2^-64 at a billion files) and where the first
+    file's path starts in one shared buffer of paths: about 200 bytes a file,
+    where a dict of tuples and strings took 280. A position is kept only
+    when the file came with one: files that took the fast path carry none, so
+    a duplicate's files are read again to locate it. Duplicates are rare, and
+    every valid file pays nothing.
     """
 
     def __init__(self, limits: Limits) -> None:
         self._limits = limits
-        self._first: dict[bytes, tuple[str, Position | None]] = {}
+        self._first: dict[int, int] = {}  # digest -> the first file's offset in _paths
+        self._paths = bytearray()  # file paths, each ending in a NUL, which no path contains
+        self._last_path: tuple[str, int] = ("", -1)  # the records of a data file share one path
+        self._positions: dict[int, Position] = {}
 
     def check(self, result: FileResult) -> None:
         if result.url is None:
             return
-        digest = hashlib.blake2b(result.url.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        first = self._first.get(digest)
-        if first is None:
-            self._first[digest] = (result.file, result.url_position)
+        url = result.url.encode("utf-8", "surrogatepass")
+        digest = int.from_bytes(hashlib.blake2b(url, digest_size=16).digest())
+        offset = self._first.get(digest)
+        if offset is None:
+            self._first[digest] = self._store(result.file)
+            if result.url_position is not None:
+                self._positions[digest] = result.url_position
             return
-        first_file, first_position = first
-        first_position = first_position or self._locate(first_file)
+        first_file = self._paths[offset : self._paths.index(0, offset)].decode("utf-8", "surrogateescape")
+        first_position = self._positions.get(digest) or self._locate(first_file)
         where = f"{first_file}:{first_position.line}" if first_position is not None else first_file
         position = result.url_position or self._locate(result.file)
         line, column = position if position is not None else (None, None)
@@ -353,6 +362,15 @@ class UrlIndex:
             Finding(result.file, line, column, "/webUrl", "unique", f"webUrl {result.url} is also used by {where}")
         )
         in_file_order(result.errors)
+
+    def _store(self, path: str) -> int:
+        last_path, last_offset = self._last_path
+        if path == last_path:
+            return last_offset
+        offset = len(self._paths)
+        self._paths += path.encode("utf-8", "surrogateescape") + b"\0"
+        self._last_path = (path, offset)
+        return offset
 
     def _locate(self, file: str) -> Position | None:
         try:

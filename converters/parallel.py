@@ -59,7 +59,7 @@ def ordered_chunks(
         try:
             for chunk in chunks:
                 pending.append(pool.submit(func, chunk))
-                if len(pending) >= jobs * 4:
+                if len(pending) >= jobs * 16:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()

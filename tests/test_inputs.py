@@ -304,3 +304,20 @@ def test_an_empty_data_file_alone_is_a_usage_error(run_cli: RunCli, tmp_path: Pa
     assert result.exit_code == 2
     assert "no articles found" in result.stdout + result.stderr
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_webUrl_repeated_across_records_and_files_points_at_its_first_record(run_cli: RunCli, tmp_path: Path) -> None:
+    lines = exported_golden_corpus(tmp_path / "all.jsonl").read_text(encoding="utf-8").splitlines()
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text("\n".join([*lines, lines[1]]) + "\n", encoding="utf-8")
+    second.write_text(f"{lines[1]}\n{lines[3]}\n", encoding="utf-8")
+    result = run_cli("validate", str(first), str(second))
+    assert result.exit_code == 1
+    url_of = [json.loads(line)["webUrl"] for line in lines]
+    assert re.findall(
+        r"^(.*?):(\d+):1: /webUrl: webUrl (\S+) is also used by (.*) \[unique\]$", result.stdout, re.M
+    ) == [
+        (str(first), str(len(lines) + 1), url_of[1], f"{first}:2"),
+        (str(second), "1", url_of[1], f"{first}:2"),
+        (str(second), "2", url_of[3], f"{first}:4"),
+    ]
