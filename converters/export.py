@@ -58,15 +58,15 @@ def export(
     writes nothing either way. Raises OutputError, WriterError,
     InputError and SchemaError for usage problems, before writing anything.
     """
-    options = options or ExportOptions()
+    check, options = check or CheckOptions(), options or ExportOptions()
     writer_class = WRITERS[format_name].load().variant(options)
     writer_class.check_options(options)
     if on_invalid == "skip" and rejects is None:
         raise OutputError("--on-invalid skip needs --rejects FILE, so that no rejected document is lost")
-    schema = load_schema(check.schema_path if check is not None else None)
+    schema = load_schema(check.schema_path)
     schema_id, version = schema_identity(schema)
     info = SchemaInfo(article_layout(schema), schema_id, version)
-    check = replace(check or CheckOptions(), keep_records=True, encode=writer_class.encoder(info, options))
+    check = replace(check, keep_records=True, encode=writer_class.encoder(info, options))
 
     summary = ExportSummary()
     with AtomicOutput(target, directory=writer_class.writes_directory(options)) as output:

@@ -19,6 +19,9 @@ Result = TypeVar("Result")
 
 # Below this many items, starting worker processes costs more than it saves.
 SERIAL_THRESHOLD = 256
+# Enough that the workers keep going while the main process is busy for a while
+# (writing a Parquet row group); few enough that memory stays small.
+CHUNKS_IN_FLIGHT_PER_WORKER = 16
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
@@ -40,9 +43,9 @@ def ordered_chunks(
 ) -> Generator[Result, None, None]:
     """`func` over the items in chunks of `chunk_size`, across `jobs` processes; results in input order.
 
-    At most a few chunks per worker are in flight, so a million inputs never sit
-    in memory at once. `initializer(*initargs)` sets up each process (and this
-    one, when the work is small enough to do here). The chunks are the same
+    At most CHUNKS_IN_FLIGHT_PER_WORKER chunks per worker are in flight, so a
+    million inputs never sit in memory at once. `initializer(*initargs)` sets up
+    each process (and this one, when the work is small enough to do here). The chunks are the same
     whatever `jobs` is, so a function that sums up a chunk gives the same
     results serially and in parallel.
     """
@@ -59,7 +62,7 @@ def ordered_chunks(
         try:
             for chunk in chunks:
                 pending.append(pool.submit(func, chunk))
-                if len(pending) >= jobs * 16:
+                if len(pending) >= jobs * CHUNKS_IN_FLIGHT_PER_WORKER:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar, TypeVar
 
 from converters.layout import Field
+
+Item = TypeVar("Item")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +88,7 @@ class Writer(ABC):
 
         Returns how many records were written.
         """
-        records = [record for record, kept in zip(encoded, keep, strict=True) if kept]
+        records = kept(encoded, keep)
         self.write_batch(records)
         return len(records)
 
@@ -114,7 +117,16 @@ class EncodingWriter(Writer):
     def write_encoded(self, encoded: Any, keep: Sequence[bool]) -> int: ...
 
     def write_batch(self, records: Sequence[dict[str, Any]]) -> None:
-        self.write_encoded(self.encoder(self.schema, self.options)(list(records)), [True] * len(records))
+        self.write_encoded(self._own_encoder(list(records)), [True] * len(records))
+
+    @functools.cached_property
+    def _own_encoder(self) -> Callable[[list[dict[str, Any]]], Any]:
+        return self.encoder(self.schema, self.options)
+
+
+def kept(items: Sequence[Item], keep: Sequence[bool]) -> list[Item]:
+    """The items whose keep flag is true: a chunk's records less those found invalid after encoding."""
+    return [item for item, flag in zip(items, keep, strict=True) if flag]
 
 
 def text_stream(target: BinaryIO | Path) -> io.TextIOWrapper:

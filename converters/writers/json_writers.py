@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from converters.layout import schema_order
-from converters.writers.base import EncodingWriter, ExportOptions, SchemaInfo
+from converters.writers.base import EncodingWriter, ExportOptions, SchemaInfo, kept
 
 
 def record_texts(records: list[dict[str, Any]], order: Callable[[Any], Any], indent: int | None) -> list[bytes]:
@@ -45,10 +45,6 @@ def _indented(record: dict[str, Any], indent: int) -> bytes:
     return (" " * indent + text.replace("\n", "\n" + " " * indent)).encode("utf-8")
 
 
-def _kept(texts: list[bytes], keep: Sequence[bool]) -> list[bytes]:
-    return [text for text, kept in zip(texts, keep, strict=True) if kept]
-
-
 class JsonLinesWriter(EncodingWriter):
     def __init__(self, target: BinaryIO | Path, schema: SchemaInfo, options: ExportOptions) -> None:
         super().__init__(target, schema, options)
@@ -60,7 +56,7 @@ class JsonLinesWriter(EncodingWriter):
         return functools.partial(record_texts, order=schema_order(schema.layout), indent=None)
 
     def write_encoded(self, encoded: list[bytes], keep: Sequence[bool]) -> int:
-        lines = _kept(encoded, keep)
+        lines = kept(encoded, keep)
         self.stream.write(b"".join(line + b"\n" for line in lines))
         return len(lines)
 
@@ -81,7 +77,7 @@ class JsonWriter(EncodingWriter):
         return functools.partial(record_texts, order=schema_order(schema.layout), indent=options.indent)
 
     def write_encoded(self, encoded: list[bytes], keep: Sequence[bool]) -> int:
-        texts = _kept(encoded, keep)
+        texts = kept(encoded, keep)
         if texts:
             self.stream.write((b"\n" if self.first else b",\n") + b",\n".join(texts))
             self.first = False

@@ -10,6 +10,7 @@ the compliant nested layout.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -47,19 +48,22 @@ class ArrowBatches:
 
     def __init__(self, schema: SchemaInfo) -> None:
         self.schema = schema
-        # Built on first use, in the process that uses them.
-        self._arrow: pa.Schema | None = None
-        self._row_of: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    # Built on first use, in the process that uses them.
+    @functools.cached_property
+    def arrow(self) -> pa.Schema:
+        return arrow_schema(self.schema.layout, self.schema.schema_id, self.schema.version)
+
+    @functools.cached_property
+    def row_of(self) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        return row_converter(self.schema.layout)
 
     def __call__(self, records: Sequence[dict[str, Any]]) -> bytes:
         serialized: bytes = self.batch(records).serialize().to_pybytes()
         return serialized
 
     def batch(self, records: Sequence[dict[str, Any]]) -> pa.RecordBatch:
-        if self._arrow is None or self._row_of is None:
-            self._arrow = arrow_schema(self.schema.layout, self.schema.schema_id, self.schema.version)
-            self._row_of = row_converter(self.schema.layout)
-        return pa.RecordBatch.from_pylist([self._row_of(record) for record in records], schema=self._arrow)
+        return pa.RecordBatch.from_pylist([self.row_of(record) for record in records], schema=self.arrow)
 
 
 class ParquetWriter(EncodingWriter):
@@ -150,8 +154,8 @@ class ParquetDatasetWriter(Writer):
         self.root = target
         self.column = options.partition_by
         self.key_of = _partition_key(schema.layout, self.column)
-        self.arrow = arrow_schema(schema.layout, schema.schema_id, schema.version)
         self.batch_of = ArrowBatches(schema)
+        self.arrow = self.batch_of.arrow
         self.open: dict[str, pq.ParquetWriter] = {}  # in order of last use
         self.parts: dict[str, int] = {}
         self.buffers: dict[str, list[pa.RecordBatch]] = {}
