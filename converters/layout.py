@@ -111,26 +111,61 @@ def _unchanged(value: Any) -> Any:
 
 def _orderer(field: Field) -> Callable[[Any], Any] | None:
     if field.kind == "object":
-        names = tuple(child.name for child in field.children)
         nested = tuple((child.name, order) for child in field.children if (order := _orderer(child)) is not None)
-        return functools.partial(_order_object, names, nested)
+        return _ObjectOrder(tuple(child.name for child in field.children), nested)
     if field.kind == "array" and field.items is not None:
         items = _orderer(field.items)
         return None if items is None else functools.partial(_order_items, items)
     return None
 
 
-def _order_object(names: tuple[str, ...], nested: tuple[tuple[str, Callable[[Any], Any]], ...], value: Any) -> Any:
-    if not isinstance(value, dict):
-        return value
-    ordered = {name: value[name] for name in names if name in value}
-    if len(ordered) < len(value):
-        ordered.update((key, item) for key, item in value.items() if key not in ordered)
-    for name, order in nested:
-        if name in ordered:
-            ordered[name] = order(ordered[name])
-    return ordered
+class _ObjectOrder:
+    """Puts an object's keys in schema order, and those of the objects inside it.
+
+    The key order is worked out once per distinct tuple of keys and cached:
+    a corpus has few, since its files are written by the same few programs.
+    An object already in order, with nothing inside it to reorder, is
+    returned as it is; an object that needs a change is copied, never changed.
+    """
+
+    MAX_KEY_TUPLES = 256  # a cap, for inputs whose objects carry keys of their own making
+
+    __slots__ = ("names", "nested", "orders")
+
+    def __init__(self, names: tuple[str, ...], nested: tuple[tuple[str, Callable[[Any], Any]], ...]) -> None:
+        self.names = names
+        self.nested = nested
+        self.orders: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        order = self.orders.get(keys := tuple(value))
+        if order is None:
+            order = self._key_order(keys)
+            if len(self.orders) < self.MAX_KEY_TUPLES:
+                self.orders[keys] = order
+        ordered = {key: value[key] for key in order} if order else value
+        for name, reorder in self.nested:
+            child = ordered.get(name)
+            if child is not None and (changed := reorder(child)) is not child:
+                if ordered is value:
+                    ordered = dict(value)
+                ordered[name] = changed
+        return ordered
+
+    def _key_order(self, keys: tuple[str, ...]) -> tuple[str, ...]:
+        """The keys in schema order, then those the schema does not list; () when they already are."""
+        present, listed = set(keys), set(self.names)
+        order = tuple(name for name in self.names if name in present) + tuple(k for k in keys if k not in listed)
+        return () if order == keys else order
 
 
 def _order_items(order: Callable[[Any], Any], value: Any) -> Any:
-    return [order(item) for item in value] if isinstance(value, list) else value
+    if not isinstance(value, list):
+        return value
+    ordered = [order(item) for item in value]
+    for new, old in zip(ordered, value, strict=True):
+        if new is not old:
+            return ordered
+    return value

@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from converters.findings import Finding, in_file_order, json_pointer
 from converters.reader import Article
 from converters.schema import SchemaError
+from converters.timestamps import OutOfRange, representable
 
 # Formats whose jsonschema-rs checks agree with jsonschema's on every generated value.
 SAME_FORMATS_IN_RUST = frozenset({"uri"})
@@ -24,7 +25,7 @@ class ArticleValidator:
     """Checks articles against one schema, with `format` assertions turned on."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
-        checker = Draft202012Validator.FORMAT_CHECKER
+        checker = format_checker()
         missing = sorted(_formats_used(schema) - set(checker.checkers))
         if missing:
             # jsonschema skips a format silently when its checker's package is
@@ -56,6 +57,27 @@ class ArticleValidator:
         ]
         in_file_order(findings)
         return findings
+
+
+def format_checker() -> FormatChecker:
+    """jsonschema's format checks, where a date-time must also fit the years 1 to 9999 in UTC.
+
+    Every output turns a date-time into an instant in UTC, and every warehouse
+    stops at 9999 (see timestamps.representable): such a date-time is
+    reported here, by `validate`, rather than failing an export.
+    """
+    standard = Draft202012Validator.FORMAT_CHECKER
+    checker = FormatChecker(formats=())
+    checker.checkers = dict(standard.checkers)
+    if "date-time" in checker.checkers:
+        rfc3339, raises = checker.checkers["date-time"]
+        raised = raises if isinstance(raises, tuple) else (raises,)
+
+        def date_time(value: object) -> bool:
+            return bool(rfc3339(value)) and representable(value)
+
+        checker.checkers["date-time"] = (date_time, (*raised, OutOfRange))
+    return checker
 
 
 def _compiled(schema: dict[str, Any], checker: FormatChecker) -> Any:
@@ -141,7 +163,8 @@ def _message(error: ValidationError) -> str:
         wanted = " or ".join(expected) if isinstance(expected, list) else str(expected)
         return f"expected {wanted}, got {_describe(instance)}"
     if keyword == "format":
-        return f"{_short(instance)} is not a valid {expected}"
+        reason = f": {error.cause}" if isinstance(error.cause, OutOfRange) else ""
+        return f"{_short(instance)} is not a valid {expected}{reason}"
     if keyword == "pattern":
         return f"{_short(instance)} does not match the pattern {expected}"
     if keyword == "minLength" and instance == "":

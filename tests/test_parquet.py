@@ -12,10 +12,18 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from conftest import SCHEMA_FILE, RunCli, exported_golden_corpus
+from conftest import CASES, SCHEMA_FILE, RunCli, exported_golden_corpus
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from test_export import CORPUS, _records
 
-from converters.arrow_schema import parse_timestamp
+from converters.arrow_schema import cast_timestamps, row_converter
+from converters.layout import article_layout
+from converters.schema import load_schema
+from converters.timestamps import OutOfRange, parse_timestamp
+from converters.validate import format_checker
+from converters.writers import SchemaInfo
+from converters.writers.parquet import ArrowBatches
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +207,61 @@ def test_bad_parquet_options_are_usage_errors(run_cli: RunCli, tmp_path: Path, a
 )
 def test_parse_timestamp(text: str, expected: Any) -> None:
     assert parse_timestamp(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("9999-12-31T23:00:00-05:00", "after the year 9999"), ("0001-01-01T00:30:00+01:00", "before the year 1")],
+)
+def test_an_instant_outside_the_years_1_to_9999_is_out_of_range(text: str, reason: str) -> None:
+    with pytest.raises(OutOfRange, match=reason):
+        parse_timestamp(text)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "rss", "jsonl"])
+def test_a_date_time_past_9999_in_utc_is_invalid_data_not_a_crash(run_cli: RunCli, tmp_path: Path, fmt: str) -> None:
+    """RFC 3339 allows 9999-12-31T23:00:00-05:00; no Python datetime or warehouse TIMESTAMP holds it."""
+    case = CASES / "invalid" / "date-past-9999-in-utc.md"
+    out = tmp_path / f"out.{fmt}"
+    result = run_cli("export", str(case), "-o", str(out))
+    assert result.exit_code == 1
+    assert "in UTC it falls after the year 9999" in result.stderr
+    assert "in UTC it falls before the year 1" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+_two_digits = st.integers(0, 59).map(lambda n: f"{n:02d}")
+_rfc3339 = st.builds(
+    "{:04d}-{:02d}-{:02d}{}{:02d}:{}:{}{}{}".format,
+    st.integers(1, 9999), st.integers(1, 12), st.integers(1, 28), st.sampled_from("Tt "),
+    st.integers(0, 23), _two_digits, _two_digits,
+    st.sampled_from(["", ".5", ".25", ".123", ".123456", ".1234567", ".123456789"]),
+    st.sampled_from(["Z", "z", "+00:00", "-00:00", "+05:30", "-23:59", "+14:00"]),
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(_rfc3339, max_size=3), min_size=1, max_size=4))
+def test_arrow_reads_every_date_time_as_python_does(dates: list[list[str]]) -> None:
+    """The Parquet encoder's fast way (Arrow's ISO 8601 parser) against its reference (the stdlib).
+
+    Each inner list is one record: its first date-time at the top, the rest in
+    `related`. Where Arrow refuses a form, the encoder must fall back, so its
+    batch always equals the one built from datetimes made in Python.
+    """
+    checker = format_checker()
+    records = [
+        {"publishedDateTime": texts[0] if texts else None, "related": [{"publishedDateTime": t} for t in texts[1:]]}
+        for texts in dates
+    ]
+    assume(all(checker.conforms(t, "date-time") for texts in dates for t in texts))
+    layout = article_layout(load_schema())
+    encoder = ArrowBatches(SchemaInfo(layout, "", ""))
+    reference = pa.RecordBatch.from_pylist([row_converter(layout)(r) for r in records], schema=encoder.arrow)
+    assert encoder.batch(records).equals(reference)
+    try:
+        by_arrow = cast_timestamps(pa.RecordBatch.from_pylist(records, schema=encoder.text_arrow), encoder.arrow)
+    except pa.ArrowInvalid:
+        return  # a form Arrow refuses: the encoder fell back, as checked above
+    assert by_arrow.equals(reference)

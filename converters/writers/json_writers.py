@@ -21,22 +21,27 @@ from converters.layout import schema_order
 from converters.writers.base import EncodingWriter, ExportOptions, SchemaInfo, kept
 
 
-def record_texts(records: list[dict[str, Any]], order: Callable[[Any], Any], indent: int | None) -> list[bytes]:
+def record_texts(
+    records: list[dict[str, Any]], order: Callable[[Any], Any], indent: int | None, lines: bool = False
+) -> list[bytes]:
     """Each record as UTF-8 JSON, its keys put in schema order by `order`.
 
     Compact, by orjson, unless indented; indented records are indented once
-    more, as array items.
+    more, as array items. With `lines`, each text ends in a newline, added
+    here in the workers rather than by a copy in the process that writes.
     """
     if indent:
         return [_indented(order(record), indent) for record in records]
-    return [_compact(order(record)) for record in records]
+    option = orjson.OPT_APPEND_NEWLINE if lines else 0
+    return [_compact(order(record), option) for record in records]
 
 
-def _compact(record: dict[str, Any]) -> bytes:
+def _compact(record: dict[str, Any], option: int) -> bytes:
     try:
-        return orjson.dumps(record)
+        return orjson.dumps(record, option=option)
     except orjson.JSONEncodeError:  # an integer past 64 bits, which Python's json writes as it is
-        return json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        text = json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return (text + "\n" if option & orjson.OPT_APPEND_NEWLINE else text).encode("utf-8")
 
 
 def _indented(record: dict[str, Any], indent: int) -> bytes:
@@ -53,11 +58,11 @@ class JsonLinesWriter(EncodingWriter):
 
     @classmethod
     def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Callable[[list[dict[str, Any]]], Any]:
-        return functools.partial(record_texts, order=schema_order(schema.layout), indent=None)
+        return functools.partial(record_texts, order=schema_order(schema.layout), indent=None, lines=True)
 
     def write_encoded(self, encoded: list[bytes], keep: Sequence[bool]) -> int:
         lines = kept(encoded, keep)
-        self.stream.write(b"".join(line + b"\n" for line in lines))
+        self.stream.writelines(lines)
         return len(lines)
 
     def close(self) -> None:

@@ -20,8 +20,15 @@ from urllib.parse import quote
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from converters.arrow_schema import arrow_schema, parse_timestamp, row_converter
+from converters.arrow_schema import (
+    arrow_schema,
+    cast_timestamps,
+    record_batch,
+    row_converter,
+    text_timestamps,
+)
 from converters.layout import Field
+from converters.timestamps import parse_timestamp
 from converters.writers.base import EncodingWriter, ExportOptions, SchemaInfo, Writer, WriterError
 
 COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
@@ -55,15 +62,28 @@ class ArrowBatches:
         return arrow_schema(self.schema.layout, self.schema.schema_id, self.schema.version)
 
     @functools.cached_property
+    def text_arrow(self) -> pa.Schema:
+        return text_timestamps(self.arrow)
+
+    @functools.cached_property
     def row_of(self) -> Callable[[dict[str, Any]], dict[str, Any]]:
         return row_converter(self.schema.layout)
+
+    @functools.cached_property
+    def text_row_of(self) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        return row_converter(self.schema.layout, timestamps=False)
 
     def __call__(self, records: Sequence[dict[str, Any]]) -> bytes:
         serialized: bytes = self.batch(records).serialize().to_pybytes()
         return serialized
 
     def batch(self, records: Sequence[dict[str, Any]]) -> pa.RecordBatch:
-        return pa.RecordBatch.from_pylist([self.row_of(record) for record in records], schema=self.arrow)
+        try:
+            texts = record_batch([self.text_row_of(record) for record in records], self.text_arrow)
+            return cast_timestamps(texts, self.arrow)
+        except pa.ArrowInvalid:
+            pass  # a date-time in a form Arrow's parser refuses: Python's reads this chunk
+        return record_batch([self.row_of(record) for record in records], self.arrow)
 
 
 class ParquetWriter(EncodingWriter):

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
 from converters import __version__
-from converters.arrow_schema import parse_timestamp
+from converters.timestamps import parse_timestamp
 from converters.writers.base import ExportOptions, SchemaInfo, Writer, WriterError, text_stream
 
 ATOM = "http://www.w3.org/2005/Atom"
