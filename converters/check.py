@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import struct
 import sys
+import tempfile
 import time
+from array import array
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from converters.discover import DEFAULT_PATTERNS, STDIN, InputError, find_article_files
 from converters.fast_reader import fast_record
@@ -135,6 +139,8 @@ class CheckRun(Iterator[FileResult]):
                 yield chunk
         finally:
             chunks.close()  # shuts the pool down now, not when the garbage collector gets to it
+            if urls is not None:
+                urls.close()
 
 
 def check_paths(paths: Sequence[str], options: CheckOptions | None = None) -> CheckRun:
@@ -325,36 +331,61 @@ def _reader_finding(name: str, error: ReaderError) -> Finding:
 class UrlIndex:
     """Finds a top-level webUrl seen in an earlier file: the same article twice.
 
-    This is the one thing a run keeps per file, so it is kept small: a 16-byte
-    digest of the URL (as an int; a collision between different URLs is
-    astronomically unlikely, 2^-64 at a billion files) and where the first
-    file's path starts in one shared buffer of paths: about 200 bytes a file,
-    where a dict of tuples and strings took 280. A position is kept only
-    when the file came with one: files that took the fast path carry none, so
-    a duplicate's files are read again to locate it. Duplicates are rare, and
-    every valid file pays nothing.
+    This is the one thing a run keeps per file, so little of it stays in
+    memory: an open-addressing table of 8-byte digests of the URLs, each
+    beside the offset of its entry in a temporary file. The entry (the URL,
+    the first file's path, its position when known) is read back only when a
+    digest comes round again, and the URLs are compared there, so that two
+    URLs with the same digest are never taken for each other. That is 24 to
+    48 bytes of memory a file, and about 30 bytes of disk plus the URL and
+    the path (a data file's records share one path).
+
+    A position is kept only when the file came with one: files that took the
+    fast path carry none, so a duplicate's files are read again to locate
+    it. Duplicates are rare, and every valid file pays nothing.
     """
+
+    _ENTRY = struct.Struct("<QIii")  # the path's offset, the URL's length, line, column (-1: unknown)
+    _LENGTH = struct.Struct("<I")
 
     def __init__(self, limits: Limits) -> None:
         self._limits = limits
-        self._first: dict[int, int] = {}  # digest -> the first file's offset in _paths
-        self._paths = bytearray()  # file paths, each ending in a NUL, which no path contains
+        self._digests = array("Q", bytes(8 * 1024))  # 0: an empty slot
+        self._entries = array("Q", bytes(8 * 1024))  # where each digest's entry starts in the spill file
+        self._used = 0
+        self._spill: BinaryIO | None = None  # made on the first URL, so most single-file runs never touch disk
+        self._end = 0  # the spill file's length
         self._last_path: tuple[str, int] = ("", -1)  # the records of a data file share one path
-        self._positions: dict[int, Position] = {}
 
     def check(self, result: FileResult) -> None:
         if result.url is None:
             return
         url = result.url.encode("utf-8", "surrogatepass")
-        digest = int.from_bytes(hashlib.blake2b(url, digest_size=16).digest())
-        offset = self._first.get(digest)
-        if offset is None:
-            self._first[digest] = self._store(result.file)
-            if result.url_position is not None:
-                self._positions[digest] = result.url_position
-            return
-        first_file = self._paths[offset : self._paths.index(0, offset)].decode("utf-8", "surrogateescape")
-        first_position = self._positions.get(digest) or self._locate(first_file)
+        digest = self._digest(url)
+        mask = len(self._digests) - 1
+        slot = digest & mask
+        while (seen := self._digests[slot]) != 0:
+            if seen == digest:
+                first = self._entry(self._entries[slot])
+                if first[0] == url:
+                    self._report(result, *first[1:])
+                    return
+            slot = (slot + 1) & mask  # linear probing: the next slot, until an empty one
+        self._digests[slot], self._entries[slot] = digest, self._store(result, url)
+        self._used += 1
+        if self._used * 3 > len(self._digests) * 2:  # over two thirds full: probes grow long
+            self._grow()
+
+    @staticmethod
+    def _digest(url: bytes) -> int:
+        return int.from_bytes(hashlib.blake2b(url, digest_size=8).digest(), "little") or 1  # never 0, the empty slot
+
+    def close(self) -> None:
+        if self._spill is not None:
+            self._spill.close()  # a temporary file: closing it deletes it
+
+    def _report(self, result: FileResult, first_file: str, first_position: Position | None) -> None:
+        first_position = first_position or self._locate(first_file)
         where = f"{first_file}:{first_position.line}" if first_position is not None else first_file
         position = result.url_position or self._locate(result.file)
         line, column = position if position is not None else (None, None)
@@ -363,14 +394,57 @@ class UrlIndex:
         )
         in_file_order(result.errors)
 
-    def _store(self, path: str) -> int:
+    def _store(self, result: FileResult, url: bytes) -> int:
+        """Append the entry for a URL seen first here; return its offset."""
+        spill = self._spill_file()
+        path_offset = self._store_path(spill, result.file)
+        line, column = result.url_position if result.url_position is not None else (-1, -1)
+        return self._append(spill, self._ENTRY.pack(path_offset, len(url), line, column) + url)
+
+    def _store_path(self, spill: BinaryIO, path: str) -> int:
         last_path, last_offset = self._last_path
         if path == last_path:
             return last_offset
-        offset = len(self._paths)
-        self._paths += path.encode("utf-8", "surrogateescape") + b"\0"
+        encoded = path.encode("utf-8", "surrogateescape")
+        offset = self._append(spill, self._LENGTH.pack(len(encoded)) + encoded)
         self._last_path = (path, offset)
         return offset
+
+    def _append(self, spill: BinaryIO, data: bytes) -> int:
+        # The file's end is counted here: a seek per write would flush the buffer every time.
+        offset = self._end
+        spill.write(data)
+        self._end += len(data)
+        return offset
+
+    def _entry(self, offset: int) -> tuple[bytes, str, Position | None]:
+        """The URL, the path and the position (if known) stored at `offset`."""
+        spill = self._spill_file()
+        spill.seek(offset)
+        path_offset, url_length, line, column = self._ENTRY.unpack(spill.read(self._ENTRY.size))
+        url = spill.read(url_length)
+        spill.seek(path_offset)
+        (path_length,) = self._LENGTH.unpack(spill.read(self._LENGTH.size))
+        path = spill.read(path_length).decode("utf-8", "surrogateescape")
+        spill.seek(0, os.SEEK_END)  # where the next entry is written
+        return url, path, (Position(line, column) if line >= 0 else None)
+
+    def _spill_file(self) -> BinaryIO:
+        if self._spill is None:
+            self._spill = tempfile.TemporaryFile(prefix="articles-urls-")  # noqa: SIM115 - closed by close()
+        return self._spill
+
+    def _grow(self) -> None:
+        digests, entries = self._digests, self._entries
+        self._digests = array("Q", bytes(16 * len(digests)))
+        self._entries = array("Q", bytes(16 * len(entries)))
+        mask = len(self._digests) - 1
+        for digest, entry in zip(digests, entries, strict=True):
+            if digest:
+                slot = digest & mask
+                while self._digests[slot]:
+                    slot = (slot + 1) & mask
+                self._digests[slot], self._entries[slot] = digest, entry
 
     def _locate(self, file: str) -> Position | None:
         try:

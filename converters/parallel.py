@@ -22,6 +22,8 @@ SERIAL_THRESHOLD = 256
 # Enough that the workers keep going while the main process is busy for a while
 # (writing a Parquet row group); few enough that memory stays small.
 CHUNKS_IN_FLIGHT_PER_WORKER = 16
+# 1 MiB: Linux's default ceiling for an unprivileged process (/proc/sys/fs/pipe-max-size).
+RESULT_PIPE_SIZE = 1 << 20
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
@@ -58,6 +60,7 @@ def ordered_chunks(
         return
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
     with ProcessPoolExecutor(jobs, context, _init_worker, (initializer, initargs, os.getpid())) as pool:
+        _widen_result_pipe(pool)
         pending: deque[Future[Result]] = deque()
         try:
             for chunk in chunks:
@@ -69,6 +72,26 @@ def ordered_chunks(
         finally:
             for future in pending:
                 future.cancel()
+
+
+def _widen_result_pipe(pool: ProcessPoolExecutor) -> None:
+    """Let the pipe that carries results back hold RESULT_PIPE_SIZE bytes, where Linux gives 64 KiB.
+
+    An export's chunk comes back as 150 KB or more of encoded records: through a
+    64 KiB pipe, every worker stopped two or three times a chunk until the
+    main process read on, and the runs took 10% longer. The pipe is the
+    executor's own (a private attribute), so this is a best effort: anything
+    unexpected leaves the pipe as it was.
+    """
+    if sys.platform != "linux":
+        return
+    import fcntl  # a Unix module; F_SETPIPE_SZ is Linux's
+
+    reader = getattr(getattr(pool, "_result_queue", None), "_reader", None)
+    if reader is None:
+        return
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):  # e.g. over pipe-max-size
+        fcntl.fcntl(reader.fileno(), fcntl.F_SETPIPE_SZ, RESULT_PIPE_SIZE)
 
 
 def _chunks(head: list[Item], rest: Iterator[Item], size: int) -> Iterator[list[Item]]:

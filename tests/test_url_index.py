@@ -1,0 +1,77 @@
+"""The webUrl index: every duplicate found and pointed at its first file, in little memory."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import pytest
+
+from converters.check import UrlIndex
+from converters.findings import FileResult, Position
+from converters.limits import Limits
+
+
+def _result(n: int, url: str, position: Position | None = None, file: str | None = None) -> FileResult:
+    return FileResult(file or f"corpus/{n:07d}.md", url=url, url_position=position)
+
+
+def _unique_errors(results: list[FileResult]) -> list[tuple[str, str]]:
+    return [(r.file, e.message) for r in results for e in r.errors if e.keyword == "unique"]
+
+
+def test_every_repeat_is_reported_with_its_first_file_and_line() -> None:
+    index = UrlIndex(Limits())
+    results = [_result(n, f"https://example.org/{n}", Position(7, 9)) for n in range(5_000)]  # grows 4 times
+    results += [_result(5_000 + n, f"https://example.org/{n * 7}", Position(3, 1)) for n in range(50)]
+    for result in results:
+        index.check(result)
+    index.close()
+    assert _unique_errors(results) == [
+        (f"corpus/{5_000 + n:07d}.md", f"webUrl https://example.org/{n * 7} is also used by corpus/{n * 7:07d}.md:7")
+        for n in range(50)
+    ]
+    assert [(e.line, e.column) for e in results[-1].errors] == [(3, 1)]
+
+
+def test_records_of_one_data_file_share_its_path() -> None:
+    index = UrlIndex(Limits())
+    results = [_result(n, f"https://example.org/{n % 3}", Position(n + 1, 1), file="feed.jsonl") for n in range(4)]
+    for result in results:
+        index.check(result)
+    assert _unique_errors(results) == [("feed.jsonl", "webUrl https://example.org/0 is also used by feed.jsonl:1")]
+
+
+def test_urls_with_the_same_digest_are_told_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(UrlIndex, "_digest", staticmethod(lambda url: 42))  # every URL collides
+    index = UrlIndex(Limits())
+    results = [_result(n, f"https://example.org/{n % 40}") for n in range(60)]
+    for result in results:
+        index.check(result)
+    repeated = [file for file, _ in _unique_errors(results)]
+    assert repeated == [f"corpus/{n:07d}.md" for n in range(40, 60)]
+
+
+def test_unicode_and_surrogates_in_urls_and_paths() -> None:
+    index = UrlIndex(Limits())
+    url, path = "https://例え.jp/\udcff", "corpus/caf\udce9.md"  # a lone surrogate; a path that is not UTF-8
+    first, second = _result(0, url, Position(2, 8), file=path), _result(1, url, Position(2, 8))
+    index.check(first)
+    index.check(second)
+    assert _unique_errors([second]) == [(second.file, f"webUrl {url} is also used by {path}:2")]
+
+
+def test_memory_per_file_is_a_few_dozen_bytes() -> None:
+    """A dict of digests took about 200 bytes a file; the URLs and paths now wait on disk."""
+    files = 100_000
+    results = [_result(n, f"https://example.org/a-long-and-descriptive-article-slug-{n}/") for n in range(files)]
+    index = UrlIndex(Limits())
+    tracemalloc.start()
+    try:
+        for result in results:
+            index.check(result)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        index.close()
+    assert held < 48 * files
+    assert not any(r.errors for r in results)
