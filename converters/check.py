@@ -327,6 +327,10 @@ def _reader_finding(name: str, error: ReaderError) -> Finding:
 # -- across the corpus ----------------------------------------------------------
 
 
+class IndexSpaceError(Exception):
+    """The webUrl index could not be kept in the temporary folder (a full disk): exit code 3."""
+
+
 class UrlIndex:
     """Finds a top-level webUrl seen in an earlier file: the same article twice.
 
@@ -415,7 +419,10 @@ class UrlIndex:
         offset = self._written + len(self._buffer)
         self._buffer += data
         if len(self._buffer) >= self.BUFFER_SIZE:
-            self._spill_file().write(self._buffer)
+            try:
+                self._spill_file().write(self._buffer)
+            except OSError as error:
+                raise self._space_error(error) from error
             self._written += len(self._buffer)
             self._buffer.clear()
         return offset
@@ -434,13 +441,26 @@ class UrlIndex:
             start = offset - self._written
             return bytes(self._buffer[start : start + size])
         spill = self._spill_file()
-        spill.seek(offset)
-        return spill.read(size)
+        try:
+            spill.seek(offset)
+            return spill.read(size)
+        except OSError as error:
+            raise self._space_error(error) from error
 
     def _spill_file(self) -> BinaryIO:
         if self._spill is None:
-            self._spill = tempfile.TemporaryFile(prefix="articles-urls-")  # noqa: SIM115 - closed by close()
+            try:
+                self._spill = tempfile.TemporaryFile(prefix="articles-urls-")  # noqa: SIM115 - closed by close()
+            except OSError as error:
+                raise self._space_error(error) from error
         return self._spill
+
+    @staticmethod
+    def _space_error(error: OSError) -> IndexSpaceError:
+        return IndexSpaceError(
+            f"cannot keep the webUrl index in {tempfile.gettempdir()}: {error.strerror or error} "
+            "(TMPDIR chooses the folder)"
+        )
 
     def _grow(self) -> None:
         digests, entries = self._digests, self._entries

@@ -17,7 +17,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from converters import __version__
-from converters.check import CheckOptions, Summary, check_paths
+from converters.check import CheckOptions, IndexSpaceError, Summary, check_paths
 from converters.discover import DEFAULT_PATTERNS, InputError
 from converters.export import OnInvalid, export_summary_line
 from converters.export import export as run_export
@@ -246,6 +246,8 @@ def validate(
         _failed(display, error)
     except KeyboardInterrupt:
         _interrupted(display)
+    except IndexSpaceError as error:
+        _write_failed(display, str(error))
     display.meter.clear()
     display.reporter.finish(summary)
     if not display.reporter.writes_summary:
@@ -359,6 +361,8 @@ def export(
         _failed(display, error)
     except KeyboardInterrupt:
         _interrupted(display, "; nothing was written")
+    except IndexSpaceError as error:
+        _write_failed(display, f"{error}; nothing was written")
     except OSError as error:  # a full disk, a failing device: the output was discarded, never half-written
         _write_failed(display, f"cannot write {output}: {error.strerror or error}; nothing was written")
     _finish(display, outcome.checked, export_summary_line(outcome, output), outcome.committed)
@@ -402,6 +406,8 @@ def load(
         _failed(display, error)
     except KeyboardInterrupt:
         _interrupted(display, "; nothing was loaded")
+    except IndexSpaceError as error:
+        _write_failed(display, f"{error}; nothing was loaded")
     except OSError as error:  # staging the rows failed (a full temporary disk): the table was not touched
         _write_failed(display, f"cannot stage the rows: {error.strerror or error}; nothing was loaded")
     _finish(display, outcome.export.checked, load_summary_line(outcome, into, table), outcome.committed)

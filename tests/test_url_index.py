@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import tempfile
 import tracemalloc
+from pathlib import Path
+from typing import NoReturn
 
 import pytest
+from conftest import EXAMPLES, RunCli
 
 from converters.check import UrlIndex
 from converters.findings import FileResult, Position
@@ -81,3 +86,22 @@ def test_memory_per_file_is_a_few_dozen_bytes() -> None:
         index.close()
     assert held < 48 * files + 1.2 * UrlIndex.BUFFER_SIZE  # the table, and the entries not yet on disk
     assert not any(r.errors for r in results)
+
+
+@pytest.mark.parametrize("command", ["validate", "export"])
+def test_a_full_temporary_disk_is_exit_3_with_a_clear_error(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: str
+) -> None:
+    def no_space(*args: object, **kwargs: object) -> NoReturn:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(UrlIndex, "BUFFER_SIZE", 1)  # to disk from the first URL
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_space)
+    out = tmp_path / "out.jsonl"
+    args = [command, str(EXAMPLES), *(["-o", str(out)] if command == "export" else [])]
+    result = run_cli(*args)
+    assert result.exit_code == 3
+    assert "cannot keep the webUrl index in" in result.stderr
+    assert "No space left on device" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
