@@ -40,9 +40,9 @@ def parse_timestamp(text: str) -> datetime:
 def representable(value: object) -> bool:
     """The extra date-time check every schema gets: its instant in UTC fits the years 1 to 9999.
 
-    That is the range of a Python datetime, and of a TIMESTAMP in BigQuery and
-    Snowflake: "9999-12-31T23:00:00-05:00" passes RFC 3339's own rules, but no
-    warehouse can load it. Raises OutOfRange, whose message the error report
+    That is the range of a Python datetime, and of a BigQuery TIMESTAMP:
+    "9999-12-31T23:00:00-05:00" passes RFC 3339's own rules, but neither can
+    hold it. Raises OutOfRange, whose message the error report
     gives, and is true for anything that is not a date-time it can read (the
     RFC 3339 check words those errors).
     """

@@ -62,8 +62,8 @@ class ArticleValidator:
 def format_checker() -> FormatChecker:
     """jsonschema's format checks, where a date-time must also fit the years 1 to 9999 in UTC.
 
-    Every output turns a date-time into an instant in UTC, and every warehouse
-    stops at 9999 (see timestamps.representable): such a date-time is
+    Every output but JSON turns a date-time into an instant in UTC, and a
+    BigQuery TIMESTAMP stops at 9999 (see timestamps.representable): such a date-time is
     reported here, by `validate`, rather than failing an export.
     """
     standard = Draft202012Validator.FORMAT_CHECKER
