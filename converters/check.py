@@ -371,9 +371,9 @@ class UrlIndex:
         slot = digest & mask
         while (seen := self._digests[slot]) != 0:
             if seen == digest:
-                first = self._entry(self._entries[slot])
-                if first[0] == url:
-                    self._report(result, *first[1:])
+                first_url, first_file, first_position = self._entry(self._entries[slot])
+                if first_url == url:
+                    self._report(result, first_file, first_position)
                     return
             slot = (slot + 1) & mask  # linear probing: the next slot, until an empty one
         self._digests[slot], self._entries[slot] = digest, self._store(result, url)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -128,6 +128,37 @@ def _failed(display: _Display, error: Exception) -> NoReturn:
     _usage_error(str(error))
 
 
+_EXPORT_USAGE_ERRORS = (InputError, SchemaError, OutputError, WriterError, LayoutError)
+_LOAD_USAGE_ERRORS = (InputError, SchemaError, OutputError, LayoutError, LoadError)
+
+
+@contextlib.contextmanager
+def _failures_reported(
+    display: _Display,
+    usage_errors: tuple[type[Exception], ...],
+    consequence: str = "",
+    cannot_write: str | None = None,
+) -> Iterator[None]:
+    """A command's failures -> one line and its exit code, never a traceback.
+
+    `usage_errors` exit 2; Ctrl-C exits 130; a webUrl index that finds no room
+    exits 3, and so does any other OSError when the command writes (it says
+    what it `cannot_write`). `consequence` ends the line: what was left undone.
+    """
+    try:
+        yield
+    except usage_errors as error:
+        _failed(display, error)
+    except KeyboardInterrupt:
+        _interrupted(display, consequence)
+    except IndexSpaceError as error:
+        _write_failed(display, f"{error}{consequence}")
+    except OSError as error:
+        if cannot_write is None:
+            raise
+        _write_failed(display, f"{cannot_write}: {error.strerror or error}{consequence}")
+
+
 def _write_failed(display: _Display, message: str) -> NoReturn:
     display.meter.clear()
     typer.echo(f"articles: error: {message}", err=True)
@@ -236,18 +267,11 @@ def validate(
     options = _check_options(schema, jobs, include, max_file_size, allow_duplicate_urls, (fail_fast, max_errors))
     display = _Display(REPORTERS[report_format](sys.stdout, color=_use_color(color)), progress)
     summary = Summary()
-    try:
-        with contextlib.closing(check_paths(paths, options)) as run:
-            for result in run:
-                summary.add(result)
-                display.show(result)
-            summary.stopped = run.stopped
-    except (InputError, SchemaError) as error:
-        _failed(display, error)
-    except KeyboardInterrupt:
-        _interrupted(display)
-    except IndexSpaceError as error:
-        _write_failed(display, str(error))
+    with _failures_reported(display, (InputError, SchemaError)), contextlib.closing(check_paths(paths, options)) as run:
+        for result in run:
+            summary.add(result)
+            display.show(result)
+        summary.stopped = run.stopped
     display.meter.clear()
     display.reporter.finish(summary)
     if not display.reporter.writes_summary:
@@ -346,7 +370,8 @@ def export(
         build_date=build_date,
     )
     display = _stderr_display(report, color, progress)
-    try:
+    # A full disk, a failing device: the output was discarded, never half-written.
+    with _failures_reported(display, _EXPORT_USAGE_ERRORS, "; nothing was written", f"cannot write {output}"):
         outcome = run_export(
             paths,
             output,
@@ -357,14 +382,6 @@ def export(
             rejects=rejects,
             on_result=display.show,
         )
-    except (InputError, SchemaError, OutputError, WriterError, LayoutError) as error:
-        _failed(display, error)
-    except KeyboardInterrupt:
-        _interrupted(display, "; nothing was written")
-    except IndexSpaceError as error:
-        _write_failed(display, f"{error}; nothing was written")
-    except OSError as error:  # a full disk, a failing device: the output was discarded, never half-written
-        _write_failed(display, f"cannot write {output}: {error.strerror or error}; nothing was written")
     _finish(display, outcome.checked, export_summary_line(outcome, output), outcome.committed)
 
 
@@ -392,7 +409,8 @@ def load(
 ) -> None:
     """Load valid articles into a warehouse table, upserting by webUrl, in one transaction."""
     display = _stderr_display(report, color, progress)
-    try:
+    # Staging the rows failed (a full temporary disk): the table was not touched.
+    with _failures_reported(display, _LOAD_USAGE_ERRORS, "; nothing was loaded", "cannot stage the rows"):
         outcome = run_load(
             paths,
             into,
@@ -402,14 +420,6 @@ def load(
             rejects=rejects,
             on_result=display.show,
         )
-    except (InputError, SchemaError, OutputError, LayoutError, LoadError) as error:
-        _failed(display, error)
-    except KeyboardInterrupt:
-        _interrupted(display, "; nothing was loaded")
-    except IndexSpaceError as error:
-        _write_failed(display, f"{error}; nothing was loaded")
-    except OSError as error:  # staging the rows failed (a full temporary disk): the table was not touched
-        _write_failed(display, f"cannot stage the rows: {error.strerror or error}; nothing was loaded")
     _finish(display, outcome.export.checked, load_summary_line(outcome, into, table), outcome.committed)
 
 
