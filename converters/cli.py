@@ -28,7 +28,7 @@ from converters.load import LoadError, load_summary_line
 from converters.load import load as run_load
 from converters.output import OutputError
 from converters.progress import Progress
-from converters.report import REPORTERS, Reporter
+from converters.report import REPORTERS, Reporter, reporter_named
 from converters.report.base import summary_line
 from converters.schema import SchemaError, bundled_schema_text, load_schema
 from converters.tables import DEFAULT_TABLE, DIALECTS, SCHEMA_FORMATS, render_schema
@@ -116,7 +116,7 @@ def _interrupted(display: _Display, consequence: str = "") -> NoReturn:
 
 def _stderr_display(report: str, color: str, progress: bool) -> _Display:
     """For export and load, whose stdout may carry data: the error report goes to stderr."""
-    return _Display(REPORTERS[report](sys.stderr, color=_use_color(color) and sys.stderr.isatty()), progress)
+    return _Display(reporter_named(report)(sys.stderr, color=_use_color(color) and sys.stderr.isatty()), progress)
 
 
 def _on_invalid(choice: str) -> OnInvalid:
@@ -265,7 +265,7 @@ def validate(
 ) -> None:
     """Check article files against the schema and report every error with file:line:col."""
     options = _check_options(schema, jobs, include, max_file_size, allow_duplicate_urls, (fail_fast, max_errors))
-    display = _Display(REPORTERS[report_format](sys.stdout, color=_use_color(color)), progress)
+    display = _Display(reporter_named(report_format)(sys.stdout, color=_use_color(color)), progress)
     summary = Summary()
     with _failures_reported(display, (InputError, SchemaError)), contextlib.closing(check_paths(paths, options)) as run:
         for result in run:

@@ -11,11 +11,13 @@ import io
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from converters.findings import Position
 from converters.limits import Limits
-from converters.yaml_tree import Path, YamlError, compose
+
+if TYPE_CHECKING:
+    from converters.yaml_tree import Path, YamlError
 
 _BOM = "\ufeff"
 _OPENING = re.compile(r"---[ \t]*(?:\n|$)")
@@ -89,6 +91,9 @@ def parse_article(data: bytes, limits: Limits) -> Article:
     """Split and read one article file. Raises ReaderError."""
     if len(data) > limits.max_file_size:
         raise size_error(limits)
+    # PyYAML costs 15 ms to import, and a valid file the fast reader takes never needs it.
+    from converters.yaml_tree import YamlError, compose
+
     text = _decode(data)
     front_matter, body, body_line = split_front_matter(text)
     try:

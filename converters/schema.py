@@ -7,9 +7,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError as _JsonSchemaError
-
 SCHEMA_NAME = "article.schema.json"
 
 
@@ -41,11 +38,19 @@ def load_schema(path: Path | None = None) -> dict[str, Any]:
         raise SchemaError(f"schema {source} is not valid JSON: {error}") from error
     if not isinstance(schema, dict):
         raise SchemaError(f"schema {source} must be a JSON object")
+    if path is not None:  # the bundled schema is checked by the test suite, not on every start (60 ms)
+        _check_against_meta_schema(schema, source)
+    return schema
+
+
+def _check_against_meta_schema(schema: dict[str, Any], source: Path) -> None:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError as JsonSchemaError
+
     try:
         Draft202012Validator.check_schema(schema)
-    except _JsonSchemaError as error:
+    except JsonSchemaError as error:
         raise SchemaError(f"schema {source} is not a valid JSON Schema: {error.message}") from error
-    return schema
 
 
 def schema_identity(schema: dict[str, Any]) -> tuple[str, str]:

@@ -7,14 +7,16 @@ import functools
 import json
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
-
+from converters import formats
 from converters.findings import Finding, in_file_order, json_pointer
 from converters.reader import Article
 from converters.schema import SchemaError
-from converters.timestamps import OutOfRange, representable
+from converters.timestamps import OutOfRange
+
+if TYPE_CHECKING:  # jsonschema is imported when the first document fails the compiled check, not before
+    from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
 # Formats whose jsonschema-rs checks agree with jsonschema's on every generated value.
 SAME_FORMATS_IN_RUST = frozenset({"uri"})
@@ -25,17 +27,27 @@ class ArticleValidator:
     """Checks articles against one schema, with `format` assertions turned on."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
+        self._schema = schema
+        used = _formats_used(schema)
+        if not used <= formats.CHECKS.keys():
+            _ = self._reference  # now, so that a format nobody can check stops the run before it starts
+        self._compiled = _compiled(schema, used)
+
+    @functools.cached_property
+    def _reference(self) -> Draft202012Validator:
+        """jsonschema, which words every error; built on first need."""
+        from jsonschema import Draft202012Validator
+
         checker = format_checker()
-        missing = sorted(_formats_used(schema) - set(checker.checkers))
+        missing = sorted(_formats_used(self._schema) - set(checker.checkers))
         if missing:
             # jsonschema skips a format silently when its checker's package is
             # absent; refusing to start is the only way to keep `format` honest.
             raise SchemaError(f"the schema uses format {', '.join(missing)}, which this installation cannot check")
-        self._validator = Draft202012Validator(schema, format_checker=checker)
-        self._compiled = _compiled(schema, checker)
+        return Draft202012Validator(self._schema, format_checker=checker)
 
     def is_valid(self, record: dict[str, Any]) -> bool:
-        return self.certainly_valid(record) or bool(self._validator.is_valid(record))
+        return self.certainly_valid(record) or bool(self._reference.is_valid(record))
 
     def certainly_valid(self, record: dict[str, Any]) -> bool:
         """True when the compiled validator accepts the record; False means "ask jsonschema"."""
@@ -52,7 +64,7 @@ class ArticleValidator:
             return []
         findings = [
             finding
-            for error in self._validator.iter_errors(article.record)
+            for error in self._reference.iter_errors(article.record)
             for finding in _findings(file, article, error)
         ]
         in_file_order(findings)
@@ -60,51 +72,46 @@ class ArticleValidator:
 
 
 def format_checker() -> FormatChecker:
-    """jsonschema's format checks, where a date-time must also fit the years 1 to 9999 in UTC.
+    """jsonschema's format checks, with this project's own (converters/formats.py) in their place.
 
     Every output but JSON turns a date-time into an instant in UTC, and a
     BigQuery TIMESTAMP stops at 9999 (see timestamps.representable): such a date-time is
     reported here, by `validate`, rather than failing an export.
     """
-    standard = Draft202012Validator.FORMAT_CHECKER
+    from jsonschema import Draft202012Validator, FormatChecker
+
     checker = FormatChecker(formats=())
-    checker.checkers = dict(standard.checkers)
-    if "date-time" in checker.checkers:
-        rfc3339, raises = checker.checkers["date-time"]
-        raised = raises if isinstance(raises, tuple) else (raises,)
-
-        def date_time(value: object) -> bool:
-            return bool(rfc3339(value)) and representable(value)
-
-        checker.checkers["date-time"] = (date_time, (*raised, OutOfRange))
+    checker.checkers = {**Draft202012Validator.FORMAT_CHECKER.checkers, **formats.CHECKS}
     return checker
 
 
-def _compiled(schema: dict[str, Any], checker: FormatChecker) -> Any:
+def _compiled(schema: dict[str, Any], used: set[str]) -> Any:
     """jsonschema-rs, about 60 times faster, for the verdict on documents that are valid.
 
     It is trusted only to say "valid": any other answer goes to jsonschema,
     which words the errors. Formats it checks differently (it accepts the leap
-    second 23:59:60 and the year 0000 in a date-time) are handed back to
-    jsonschema's checker, so that "valid" means the same in both;
+    second 23:59:60 and the year 0000 in a date-time) are handed the checks
+    jsonschema makes, so that "valid" means the same in both;
     tests/test_fast_paths.py proves it on generated documents.
     """
     try:
         import jsonschema_rs
     except ImportError:  # a platform without a wheel: jsonschema alone is still right, only slower
         return None
-    formats = {name: _conforms(checker, name) for name in _formats_used(schema) if name not in SAME_FORMATS_IN_RUST}
-    return jsonschema_rs.validator_for(schema, formats=formats, validate_formats=True)
+    handed = used - SAME_FORMATS_IN_RUST
+    checks = formats.CHECKS if handed <= formats.CHECKS.keys() else format_checker().checkers
+    return jsonschema_rs.validator_for(
+        schema, formats={name: _conforms(*checks[name]) for name in handed}, validate_formats=True
+    )
 
 
-def _conforms(checker: FormatChecker, name: str) -> Callable[[str], bool]:
-    """`checker.conforms(value, name)`, called directly, its verdicts remembered.
+def _conforms(check: Callable[[object], bool], raises: Any) -> Callable[[str], bool]:
+    """`FormatChecker.conforms(value, name)` for one format, called directly, its verdicts remembered.
 
     jsonschema-rs calls it for strings only. A corpus repeats some values in
     every file (a publisher's host name), and the check is a pure function
     of the string; the bound keeps memory flat.
     """
-    check, raises = checker.checkers[name]
 
     @functools.lru_cache(maxsize=4096)
     def conforms(value: str) -> bool:

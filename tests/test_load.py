@@ -173,19 +173,26 @@ def test_skip_loads_the_valid_and_rejects_the_rest(run_cli: RunCli, target: Targ
 
 def test_a_kill_mid_load_leaves_the_table_as_it_was_or_fully_loaded(target: Target, tmp_path: Path) -> None:
     many_articles(tmp_path / "in", 3000)
+    # A killed run cannot remove its staging folder: keep those under tmp_path, not in the machine's /tmp.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    environment = {**os.environ, "TMPDIR": str(scratch)}
     base = [articles_script(), "load", "--into", target.location, "--table", target.table]
-    assert subprocess.run([*base, str(CORPUS)], capture_output=True, check=False).returncode == 0
+    assert subprocess.run([*base, str(CORPUS)], capture_output=True, check=False, env=environment).returncode == 0
     before = target.count()
     started = time.monotonic()
-    reference = subprocess.run([*base, str(tmp_path / "in")], capture_output=True, check=False)
+    reference = subprocess.run([*base, str(tmp_path / "in")], capture_output=True, check=False, env=environment)
     assert reference.returncode == 0
+    assert list(scratch.iterdir()) == [], "a finished load left files in the temporary folder"
     duration = time.monotonic() - started
     full = target.count()
     assert full == before + 3000
     target.query("DELETE FROM THE_TABLE WHERE \"webUrl\" LIKE 'https://n%'")
     outcomes = set()
     for fraction in (0.3, 0.6, 0.8, 0.9, 0.95, 1.0):
-        process = subprocess.Popen([*base, str(tmp_path / "in")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [*base, str(tmp_path / "in")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment
+        )
         time.sleep(duration * fraction)
         process.send_signal(signal.SIGKILL)
         process.wait()

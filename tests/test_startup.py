@@ -1,0 +1,57 @@
+"""What a run over one file imports: most of its 0.1 to 0.2 s is start-up, and most of that is imports.
+
+The heavy packages come in only when a file needs them: jsonschema to word
+a schema error, PyYAML to read a file the fast reader hands back, pyarrow
+for Parquet, multiprocessing for a corpus worth the workers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import CASES, SEEDS
+
+HEAVY = frozenset({"jsonschema", "yaml", "pyarrow", "multiprocessing", "concurrent", "xml", "ssl"})
+
+_RUN = """
+import json, sys
+from converters.cli import main
+sys.argv = ["articles", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as end:
+    code = end.code
+print(json.dumps([code, sorted({name.split(".")[0] for name in sys.modules})]), file=sys.__stdout__)
+"""
+
+
+def _imported_by(*args: str) -> tuple[int, set[str]]:
+    done = subprocess.run([sys.executable, "-c", _RUN, *args], capture_output=True, text=True, timeout=120, check=False)
+    code, modules = json.loads(done.stdout.splitlines()[-1])
+    return code, set(modules)
+
+
+def test_validating_a_valid_file_imports_none_of_the_heavy_packages() -> None:
+    code, modules = _imported_by("validate", "--no-progress", str(SEEDS[0]))
+    assert code == 0
+    assert not modules & HEAVY
+
+
+@pytest.mark.parametrize(
+    ("case", "needed"),
+    [("date-past-9999-in-utc.md", "jsonschema"), ("custom-tag.md", "yaml")],
+)
+def test_a_file_that_needs_a_heavy_package_still_gets_it(case: str, needed: str) -> None:
+    code, modules = _imported_by("validate", "--no-progress", str(CASES / "invalid" / case))
+    assert code == 1
+    assert needed in modules
+
+
+def test_the_junit_report_imports_its_xml_escaping_only_when_chosen() -> None:
+    _, plain = _imported_by("validate", "--no-progress", "--format", "text", str(SEEDS[0]))
+    _, junit = _imported_by("validate", "--no-progress", "--format", "junit", str(SEEDS[0]))
+    assert "xml" not in plain
+    assert "xml" in junit
