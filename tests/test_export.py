@@ -15,6 +15,7 @@ from conftest import REPO, SCHEMA_FILE, SEEDS, RunCli, RunProcess, many_articles
 from independent import expected_cell
 
 from converters.limits import Limits
+from converters.parallel import CHUNK_SIZE
 from converters.reader import parse_article
 
 GOLDEN = REPO / "tests" / "golden"
@@ -299,11 +300,12 @@ def test_output_is_byte_identical_across_runs_and_job_counts(run_process: RunPro
 
 @pytest.mark.parametrize("name", ["out.jsonl", "out.json", "out.parquet", "out.csv"])
 def test_duplicates_found_after_the_workers_are_left_out(run_process: RunProcess, tmp_path: Path, name: str) -> None:
-    # Workers encode each chunk of 64 valid records before the main process finds a
+    # Workers encode each chunk of valid records before the main process finds a
     # webUrl seen in an earlier file; the writer must then leave that one record out.
     many_articles(tmp_path / "in", 600)
     files = sorted((tmp_path / "in").rglob("*.md"))
-    copies = {3: 1, 64: 63, 100: 2, 450: 7, 599: 598}  # a copy of an earlier file, in its chunk or far back
+    # A copy of an earlier file: in its chunk, in the chunk before, or far back.
+    copies = {3: 1, CHUNK_SIZE: CHUNK_SIZE - 1, 300: 2, 450: 7, 599: 598}
     for copy, original in copies.items():
         files[copy].write_bytes(files[original].read_bytes())
     expected = [_web_url(file) for n, file in enumerate(files) if n not in copies]
