@@ -24,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,19 +47,33 @@ class Timing:
         return self.files / self.seconds
 
 
+# Each command is started from this small launcher, which times it and reports its peak RSS.
+# Linux counts the memory a process had before exec in its peak RSS, and subprocess starts
+# a child with vfork, sharing this process's memory: a command started straight from here
+# would report this script's own peak (over 60 MB once it has walked 100,000 files).
+_LAUNCHER = """
+import os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+seconds = time.perf_counter() - started
+with open(sys.argv[1], "w") as report:
+    report.write(f"{seconds} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+"""
+
+
 def measure(command: Sequence[str], cwd: Path | None = None) -> tuple[float, int, int]:
     """-> (wall seconds, peak RSS in bytes, exit code) of one command, its output discarded."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
-    assert process.stderr is not None
-    error = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
-    process.returncode = code  # reaped by wait4: keep Popen from waiting again
-    if code not in (0,):
-        sys.stderr.write(f"{' '.join(command[:3])}... exited {code}:\n{error.decode(errors='replace')[-2000:]}\n")
-    return seconds, usage.ru_maxrss * 1024, code
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "report"
+        done = subprocess.run(
+            [sys.executable, "-S", "-c", _LAUNCHER, str(report), *command], stderr=subprocess.PIPE, cwd=cwd, check=False
+        )
+        seconds_text, maxrss_text, code_text = report.read_text(encoding="utf-8").split()
+    seconds, code = float(seconds_text), int(code_text)
+    if code != 0:
+        sys.stderr.write(f"{' '.join(command[:3])}... exited {code}:\n{done.stderr.decode(errors='replace')[-2000:]}\n")
+    return seconds, int(maxrss_text) * 1024, code
 
 
 def articles(*args: str) -> list[str]:
