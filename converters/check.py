@@ -464,8 +464,9 @@ class UrlIndex:
 
     def _grow(self) -> None:
         digests, entries = self._digests, self._entries
-        self._digests = array("Q", bytes(16 * len(digests)))
-        self._entries = array("Q", bytes(16 * len(entries)))
+        # Repeated, not built from bytes(...): that would be a third copy of the size, at the peak.
+        self._digests = array("Q", [0]) * (2 * len(digests))
+        self._entries = array("Q", [0]) * (2 * len(entries))
         mask = len(self._digests) - 1
         for digest, entry in zip(digests, entries, strict=True):
             if digest:
