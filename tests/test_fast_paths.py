@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,7 @@ from hypothesis import strategies as st
 from strategies import ARTICLES
 from test_fuzz import YAML_TOKENS, mutated_documents
 
-from converters.fast_reader import fast_record
+from converters.fast_reader import _indicator_at_node_start, _uncertain, fast_record
 from converters.limits import Limits
 from converters.reader import ReaderError, parse_article
 from converters.validate import ArticleValidator
@@ -169,7 +170,7 @@ def test_the_seeds_and_the_benchmark_corpus_take_the_fast_path() -> None:
 
 _READ_MANY_TIMES = """
 import resource, sys
-from converters.fast_reader import fast_record
+from converters.fast_reader import _indicator_at_node_start, _uncertain, fast_record
 from converters.limits import Limits
 data, limits = open(sys.argv[1], "rb").read(), Limits()
 assert fast_record(data, limits) is not None
@@ -257,3 +258,30 @@ def _printable(value: Any) -> Any:
 def test_articles_in_every_style_read_alike(article: dict[str, Any], style: dict[str, Any]) -> None:
     front_matter = yaml.safe_dump(article, sort_keys=False, **style)
     event("fast" if _assert_reads_alike(f"---\n{front_matter}---\n".encode()) else "reference")
+
+
+# The rule _indicator_at_node_start() applies, as one regular expression: one of the
+# indicators at the start of the text or after a space, a line break, [, { or ,; and ? only
+# before a space, a line break or the end.
+_INDICATOR_AT_NODE_START = re.compile(rb"(?:^|(?<=[ \n\[{,]))(?:[]},&*!%@`]|\?(?=[ \n]|$))")
+
+
+@MANY
+@given(st.lists(st.sampled_from([*b"]},&*!%@`? \n[{ax-:'\"."]), max_size=40).map(bytes))
+def test_the_indicator_scan_is_its_rule(front_matter: bytes) -> None:
+    expected = _INDICATOR_AT_NODE_START.search(front_matter) is not None
+    assert _indicator_at_node_start(front_matter) == expected
+
+
+@pytest.mark.parametrize(
+    ("front_matter", "uncertain"),
+    [
+        (b"---\na: 1\n", True),
+        (b"a: 1\n--- b\n", True),
+        (b"a: 1\n...\n", True),
+        (b"a: b---c\nd: e...f\n", False),
+        (b"a: 1\n -- b\n", False),
+    ],
+)
+def test_document_markers_at_a_line_start_are_left_to_the_reference(front_matter: bytes, uncertain: bool) -> None:
+    assert _uncertain(front_matter) is uncertain
