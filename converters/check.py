@@ -12,7 +12,6 @@ import struct
 import sys
 import tempfile
 import time
-from array import array
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from converters.limits import Limits
 from converters.parallel import available_cores, ordered_chunks
 from converters.reader import Article, ReaderError, parse_article, read_stream, size_error
 from converters.schema import SchemaError, load_schema
+from converters.slot_table import SlotTable
 from converters.validate import ArticleValidator
 
 STDIN_NAME = "<stdin>"
@@ -334,14 +334,15 @@ class IndexSpaceError(Exception):
 class UrlIndex:
     """Finds a top-level webUrl seen in an earlier file: the same article twice.
 
-    This is the one thing a run keeps per file, so little of it stays in
-    memory: an open-addressing table of 8-byte digests of the URLs, each
-    beside the offset of its entry in a temporary file. The entry (the URL,
-    the first file's path, its position when known) is read back only when a
-    digest comes round again, and the URLs are compared there, so that two
-    URLs with the same digest are never taken for each other. That is 24 to
-    48 bytes of memory a file, and about 30 bytes of disk plus the URL and
-    the path (a data file's records share one path).
+    This is the one thing a run keeps per file, so it is kept on disk, and
+    memory stays the same whatever the number of files: a table of 8-byte
+    digests of the URLs (converters/slot_table.py), each beside the offset of
+    its entry in a second temporary file. The entry (the URL, the first
+    file's path, its position when known) is read back only when a digest
+    comes round again, and the URLs are compared there, so that two URLs
+    with the same digest are never taken for each other. On disk that is
+    32 to 64 bytes a file for the table, and about 30 bytes plus the URL
+    and the path for the entry (a data file's records share one path).
 
     A position is kept only when the file came with one: files that took the
     fast path carry none, so a duplicate's files are read again to locate
@@ -354,9 +355,7 @@ class UrlIndex:
 
     def __init__(self, limits: Limits) -> None:
         self._limits = limits
-        self._digests = array("Q", bytes(8 * 1024))  # 0: an empty slot
-        self._entries = array("Q", bytes(8 * 1024))  # where each digest's entry starts in the spill file
-        self._used = 0
+        self._table = SlotTable()  # digest -> where its entry starts in the spill file
         self._spill: BinaryIO | None = None  # made when the buffer first fills: a small run never touches disk
         self._written = 0  # bytes in the spill file; those after them are in _buffer
         self._buffer = bytearray()
@@ -367,25 +366,23 @@ class UrlIndex:
             return
         url = result.url.encode("utf-8", "surrogatepass")
         digest = self._digest(url)
-        mask = len(self._digests) - 1
-        slot = digest & mask
-        while (seen := self._digests[slot]) != 0:
-            if seen == digest:
-                first_url, first_file, first_position = self._entry(self._entries[slot])
-                if first_url == url:
-                    self._report(result, first_file, first_position)
-                    return
-            slot = (slot + 1) & mask  # linear probing: the next slot, until an empty one
-        self._digests[slot], self._entries[slot] = digest, self._store(result, url)
-        self._used += 1
-        if self._used * 3 > len(self._digests) * 2:  # over two thirds full: probes grow long
-            self._grow()
+        try:  # every read and write of the two temporary files is in here
+            offsets, empty_slot = self._table.lookup(digest)
+            first = next((entry for entry in map(self._entry, offsets) if entry[0] == url), None)
+            if first is None:
+                self._table.insert(digest, self._store(result, url), empty_slot)
+        except OSError as error:
+            raise self._space_error(error) from error
+        if first is not None:
+            _, first_file, first_position = first
+            self._report(result, first_file, first_position)
 
     @staticmethod
     def _digest(url: bytes) -> int:
         return int.from_bytes(hashlib.blake2b(url, digest_size=8).digest(), "little") or 1  # never 0, the empty slot
 
     def close(self) -> None:
+        self._table.close()
         if self._spill is not None:
             self._spill.close()  # a temporary file: closing it deletes it
 
@@ -419,10 +416,7 @@ class UrlIndex:
         offset = self._written + len(self._buffer)
         self._buffer += data
         if len(self._buffer) >= self.BUFFER_SIZE:
-            try:
-                self._spill_file().write(self._buffer)
-            except OSError as error:
-                raise self._space_error(error) from error
+            self._spill_file().write(self._buffer)
             self._written += len(self._buffer)
             self._buffer.clear()
         return offset
@@ -441,18 +435,12 @@ class UrlIndex:
             start = offset - self._written
             return bytes(self._buffer[start : start + size])
         spill = self._spill_file()
-        try:
-            spill.seek(offset)
-            return spill.read(size)
-        except OSError as error:
-            raise self._space_error(error) from error
+        spill.seek(offset)
+        return spill.read(size)
 
     def _spill_file(self) -> BinaryIO:
         if self._spill is None:
-            try:
-                self._spill = tempfile.TemporaryFile(prefix="articles-urls-")  # noqa: SIM115 - closed by close()
-            except OSError as error:
-                raise self._space_error(error) from error
+            self._spill = tempfile.TemporaryFile(prefix="articles-urls-")  # noqa: SIM115 - closed by close()
         return self._spill
 
     @staticmethod
@@ -461,19 +449,6 @@ class UrlIndex:
             f"cannot keep the webUrl index in {tempfile.gettempdir()}: {error.strerror or error} "
             "(TMPDIR chooses the folder)"
         )
-
-    def _grow(self) -> None:
-        digests, entries = self._digests, self._entries
-        # Repeated, not built from bytes(...): that would be a third copy of the size, at the peak.
-        self._digests = array("Q", [0]) * (2 * len(digests))
-        self._entries = array("Q", [0]) * (2 * len(entries))
-        mask = len(self._digests) - 1
-        for digest, entry in zip(digests, entries, strict=True):
-            if digest:
-                slot = digest & mask
-                while self._digests[slot]:
-                    slot = (slot + 1) & mask
-                self._digests[slot], self._entries[slot] = digest, entry
 
     def _locate(self, file: str) -> Position | None:
         try:

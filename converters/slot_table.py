@@ -1,0 +1,109 @@
+"""A hash table of 64-bit digests and values in a temporary file, so that memory stays flat.
+
+The webUrl index keeps an entry per file for the whole run. Held in memory
+that was 24 to 48 bytes a file; here it is a file of 16-byte slots, of which
+at most CACHE_PAGES pages of 4 KiB are in memory, whatever the number of
+entries. Open addressing with linear probing: a digest's slots are its home
+slot and those after it, up to the first empty one.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from collections import OrderedDict
+from typing import BinaryIO
+
+_SLOT = struct.Struct("<QQ")  # digest (0: an empty slot), value
+_PAGE_SLOTS = 256
+_PAGE_BYTES = _PAGE_SLOTS * _SLOT.size  # 4 KiB
+
+
+class SlotTable:
+    """digest -> values, for digests that are never 0. Raises OSError when its file cannot be written."""
+
+    # 1 MiB: a table of up to 65,536 slots (32,768 entries) stays in memory and never makes its file.
+    CACHE_PAGES = 256
+    INITIAL_SLOTS = 4 * _PAGE_SLOTS
+
+    def __init__(self) -> None:
+        self._slots = self.INITIAL_SLOTS
+        self._used = 0
+        self._file: BinaryIO | None = None  # made when the first page leaves the cache
+        self._cache: OrderedDict[int, bytearray] = OrderedDict()  # page number -> page, least recent first
+        self._dirty: set[int] = set()  # cached pages that differ from the file
+
+    def lookup(self, digest: int) -> tuple[list[int], int]:
+        """The values stored under `digest` (two keys can share one), and the empty slot after them."""
+        found: list[int] = []
+        mask = self._slots - 1
+        slot = digest & mask
+        page = self._page(slot // _PAGE_SLOTS)
+        while True:
+            seen, value = _SLOT.unpack_from(page, slot % _PAGE_SLOTS * _SLOT.size)
+            if seen == 0:
+                return found, slot
+            if seen == digest:
+                found.append(value)
+            slot = (slot + 1) & mask
+            if slot % _PAGE_SLOTS == 0:
+                page = self._page(slot // _PAGE_SLOTS)
+
+    def insert(self, digest: int, value: int, empty_slot: int) -> None:
+        """Put an entry in the empty slot that `lookup(digest)` has just returned."""
+        number = empty_slot // _PAGE_SLOTS
+        _SLOT.pack_into(self._page(number), empty_slot % _PAGE_SLOTS * _SLOT.size, digest, value)
+        self._dirty.add(number)
+        self._used += 1
+        if self._used * 2 > self._slots:  # over half full: probes would grow long
+            self._grow()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()  # a temporary file: closing it deletes it
+
+    def _page(self, number: int) -> bytearray:
+        page = self._cache.get(number)
+        if page is not None:
+            self._cache.move_to_end(number)
+            return page
+        page = bytearray(_PAGE_BYTES)
+        if self._file is not None:  # a page never written reads back short, or empty: its slots are empty
+            stored = os.pread(self._file.fileno(), _PAGE_BYTES, number * _PAGE_BYTES)
+            page[: len(stored)] = stored
+        self._cache[number] = page
+        if len(self._cache) > self.CACHE_PAGES:
+            self._evict()
+        return page
+
+    def _evict(self) -> None:
+        number, page = self._cache.popitem(last=False)
+        if number in self._dirty:
+            self._dirty.discard(number)
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="articles-slots-")  # noqa: SIM115 - close()
+            os.pwrite(self._file.fileno(), page, number * _PAGE_BYTES)
+
+    def _grow(self) -> None:
+        """Twice the slots: every entry is put in again, the old pages read in order.
+
+        In that order the entries land near each other in the new table (at
+        their old home slot, or that plus the old size), so that most go to
+        pages already in the cache.
+        """
+        old_cache, old_file, old_pages = self._cache, self._file, self._slots // _PAGE_SLOTS
+        self._cache, self._dirty, self._file = OrderedDict(), set(), None
+        self._slots, self._used = self._slots * 2, 0
+        try:
+            for number in range(old_pages):
+                page = old_cache.get(number)  # a cached page is newer than the file's copy
+                if page is None and old_file is not None:
+                    page = bytearray(os.pread(old_file.fileno(), _PAGE_BYTES, number * _PAGE_BYTES))
+                for digest, value in _SLOT.iter_unpack(page or b""):
+                    if digest:
+                        _, empty = self.lookup(digest)
+                        self.insert(digest, value, empty)
+        finally:
+            if old_file is not None:
+                old_file.close()
