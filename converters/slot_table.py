@@ -9,7 +9,6 @@ slot and those after it, up to the first empty one.
 
 from __future__ import annotations
 
-import os
 import struct
 import tempfile
 from collections import OrderedDict
@@ -70,7 +69,7 @@ class SlotTable:
             return page
         page = bytearray(_PAGE_BYTES)
         if self._file is not None:  # a page never written reads back short, or empty: its slots are empty
-            stored = os.pread(self._file.fileno(), _PAGE_BYTES, number * _PAGE_BYTES)
+            stored = _read_page(self._file, number)
             page[: len(stored)] = stored
         self._cache[number] = page
         if len(self._cache) > self.CACHE_PAGES:
@@ -83,7 +82,8 @@ class SlotTable:
             self._dirty.discard(number)
             if self._file is None:
                 self._file = tempfile.TemporaryFile(prefix="articles-slots-")  # noqa: SIM115 - close()
-            os.pwrite(self._file.fileno(), page, number * _PAGE_BYTES)
+            self._file.seek(number * _PAGE_BYTES)
+            self._file.write(page)
 
     def _grow(self) -> None:
         """Twice the slots: every entry is put in again, the old pages read in order.
@@ -97,13 +97,18 @@ class SlotTable:
         self._slots, self._used = self._slots * 2, 0
         try:
             for number in range(old_pages):
-                page = old_cache.get(number)  # a cached page is newer than the file's copy
-                if page is None and old_file is not None:
-                    page = bytearray(os.pread(old_file.fileno(), _PAGE_BYTES, number * _PAGE_BYTES))
-                for digest, value in _SLOT.iter_unpack(page or b""):
+                page: bytes | bytearray = old_cache.get(number) or b""  # a cached page is newer than the file's
+                if not page and old_file is not None:
+                    page = _read_page(old_file, number)
+                for digest, value in _SLOT.iter_unpack(page):
                     if digest:
                         _, empty = self.lookup(digest)
                         self.insert(digest, value, empty)
         finally:
             if old_file is not None:
                 old_file.close()
+
+
+def _read_page(file: BinaryIO, number: int) -> bytes:
+    file.seek(number * _PAGE_BYTES)
+    return file.read(_PAGE_BYTES)
