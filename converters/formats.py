@@ -1,11 +1,14 @@
 """The `format` checks this project makes itself, without importing jsonschema.
 
 Importing jsonschema costs about 60 ms (it loads every draft's meta-schema),
-which is a quarter of validating one file. The valid case never needs it:
-jsonschema-rs gives the verdict, and calls these functions for the formats
-it checks differently. They are jsonschema's own checks, made with the same
-packages (jsonschema/_format.py), and `date-time` adds the range every export
-needs. tests/test_formats.py holds them to jsonschema's FormatChecker.
+which was a quarter of the time to validate one file. The valid case never
+needs it: jsonschema-rs gives the verdict, and calls these functions for the
+formats it checks differently from jsonschema (`date-time`, `hostname`).
+They are jsonschema's own checks, made with the same packages
+(jsonschema/_format.py); `date-time` adds the range every export needs, and
+`uri` is pinned to one package. jsonschema uses them too, when it words the
+errors (validate.format_checker). tests/test_formats.py holds them to
+jsonschema's FormatChecker.
 """
 
 from __future__ import annotations
