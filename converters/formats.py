@@ -20,7 +20,7 @@ from collections.abc import Callable
 from converters.timestamps import OutOfRange, representable
 
 # name -> (check, the exceptions that mean "does not conform"), as jsonschema's FormatChecker keeps them.
-Check = tuple[Callable[[object], bool], tuple[type[Exception], ...]]
+Check = tuple[Callable[[object], bool], type[Exception] | tuple[type[Exception], ...]]
 CHECKS: dict[str, Check] = {}
 
 with contextlib.suppress(ImportError):  # jsonschema, too, checks a format only when its package is there

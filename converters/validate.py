@@ -6,7 +6,7 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from converters import formats
@@ -28,10 +28,15 @@ class ArticleValidator:
 
     def __init__(self, schema: dict[str, Any]) -> None:
         self._schema = schema
-        used = _formats_used(schema)
-        if not used <= formats.CHECKS.keys():
-            _ = self._reference  # now, so that a format nobody can check stops the run before it starts
-        self._compiled = _compiled(schema, used)
+        self._formats = _formats_used(schema)
+        checks: Mapping[str, formats.Check] = formats.CHECKS
+        if not self._formats <= checks.keys():
+            # jsonschema's checks are needed; built now, so that a format nobody can check
+            # stops the run before it starts.
+            checker = self._reference.format_checker
+            assert checker is not None
+            checks = checker.checkers
+        self._compiled = _compiled(schema, self._formats, checks)
 
     @functools.cached_property
     def _reference(self) -> Draft202012Validator:
@@ -39,7 +44,7 @@ class ArticleValidator:
         from jsonschema import Draft202012Validator
 
         checker = format_checker()
-        missing = sorted(_formats_used(self._schema) - set(checker.checkers))
+        missing = sorted(self._formats - set(checker.checkers))
         if missing:
             # jsonschema skips a format silently when its checker's package is
             # absent; refusing to start is the only way to keep `format` honest.
@@ -85,7 +90,7 @@ def format_checker() -> FormatChecker:
     return checker
 
 
-def _compiled(schema: dict[str, Any], used: set[str]) -> Any:
+def _compiled(schema: dict[str, Any], used: set[str], checks: Mapping[str, formats.Check]) -> Any:
     """jsonschema-rs, about 60 times faster, for the verdict on documents that are valid.
 
     It is trusted only to say "valid": any other answer goes to jsonschema,
@@ -99,13 +104,14 @@ def _compiled(schema: dict[str, Any], used: set[str]) -> Any:
     except ImportError:  # a platform without a wheel: jsonschema alone is still right, only slower
         return None
     handed = used - SAME_FORMATS_IN_RUST
-    checks = formats.CHECKS if handed <= formats.CHECKS.keys() else format_checker().checkers
     return jsonschema_rs.validator_for(
         schema, formats={name: _conforms(*checks[name]) for name in handed}, validate_formats=True
     )
 
 
-def _conforms(check: Callable[[object], bool], raises: Any) -> Callable[[str], bool]:
+def _conforms(
+    check: Callable[[object], bool], raises: type[Exception] | tuple[type[Exception], ...]
+) -> Callable[[str], bool]:
     """`FormatChecker.conforms(value, name)` for one format, called directly, its verdicts remembered.
 
     jsonschema-rs calls it for strings only. A corpus repeats some values in
