@@ -12,10 +12,10 @@ import struct
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from converters.discover import DEFAULT_PATTERNS, STDIN, InputError, find_article_files
 from converters.fast_reader import fast_record
@@ -28,6 +28,9 @@ from converters.reader import Article, ReaderError, parse_article, read_stream, 
 from converters.schema import SchemaError, load_schema
 from converters.slot_table import SlotTable
 from converters.validate import ArticleValidator
+
+if TYPE_CHECKING:  # the writers' side of the interface; a run that only validates never imports them
+    from converters.writers.base import Encoder
 
 STDIN_NAME = "<stdin>"
 
@@ -48,7 +51,7 @@ class CheckOptions:
     # For exporters: turns each chunk's valid records into the writer's own form (JSON Lines
     # bytes, an Arrow batch) in the worker processes, so that the main process only writes.
     # Needs keep_records; see CheckedChunk.
-    encode: Callable[[list[dict[str, Any]]], Any] | None = None
+    encode: Encoder | None = None
 
 
 @dataclass(slots=True)
@@ -204,20 +207,24 @@ def init_checker(options: CheckOptions) -> None:
 def check_chunk(sources: list[Source]) -> CheckedChunk:
     """Check consecutive documents in this process, and encode their valid records if asked to."""
     assert _checker is not None, "init_checker() first"
-    encode = _checker[1].encode
-    results = [check_source(source) for source in sources]
-    if encode is None:
-        return CheckedChunk(results)
-    rows = [result for result in results if result.valid]
-    records = [row.record for row in rows if row.record is not None]
-    assert len(records) == len(rows), "encode needs keep_records"
-    encoded = encode(records)
-    for result, source in zip(results, sources, strict=True):
+    encoder = _checker[1].encode
+    if encoder is None:
+        return CheckedChunk([check_source(source) for source in sources])
+    results: list[FileResult] = []
+    rows: list[FileResult] = []
+    items: list[Any] = []
+    for source in sources:
+        results.append(result := check_source(source))
+        if not result.valid:
+            continue
+        assert result.record is not None, "encode needs keep_records"
+        items.append(result.record if encoder.each is None else encoder.each(result.record))
+        rows.append(result)
         if not isinstance(source, Record):
             # Not sent back twice. Should it turn out a duplicate, the rejects file reads
             # an article file again; a data file's record has no file of its own to read.
             result.record = None
-    return CheckedChunk(results, rows, encoded)
+    return CheckedChunk(results, rows, items if encoder.chunk is None else encoder.chunk(items))
 
 
 def check_source(source: Source) -> FileResult:

@@ -8,6 +8,7 @@ schema appears everywhere with no code change.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -122,50 +123,56 @@ def _orderer(field: Field) -> Callable[[Any], Any] | None:
 class _ObjectOrder:
     """Puts an object's keys in schema order, and those of the objects inside it.
 
-    The key order is worked out once per distinct tuple of keys and cached:
-    a corpus has few, since its files are written by the same few programs.
-    An object already in order, with nothing inside it to reorder, is
-    returned as it is; an object that needs a change is copied, never changed.
+    What an object needs is worked out once per distinct tuple of keys and
+    cached: a corpus has few, since its files are written by the same few
+    programs. An object already in order, with nothing inside it to reorder,
+    is returned as it is; an object that needs a change is copied, never
+    changed.
     """
 
     MAX_KEY_TUPLES = 256  # a cap, for inputs whose objects carry keys of their own making
 
-    __slots__ = ("names", "nested", "orders")
+    __slots__ = ("names", "nested", "plans")
 
     def __init__(self, names: tuple[str, ...], nested: tuple[tuple[str, Callable[[Any], Any]], ...]) -> None:
         self.names = names
         self.nested = nested
-        self.orders: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.plans: dict[tuple[str, ...], _Plan] = {}
 
     def __call__(self, value: Any) -> Any:
         if not isinstance(value, dict):
             return value
-        order = self.orders.get(keys := tuple(value))
-        if order is None:
-            order = self._key_order(keys)
-            if len(self.orders) < self.MAX_KEY_TUPLES:
-                self.orders[keys] = order
+        plan = self.plans.get(keys := tuple(value))
+        if plan is None:
+            plan = self._plan(keys)
+            if len(self.plans) < self.MAX_KEY_TUPLES:
+                self.plans[keys] = plan
+        order, nested = plan
         ordered = {key: value[key] for key in order} if order else value
-        for name, reorder in self.nested:
-            child = ordered.get(name)
-            if child is not None and (changed := reorder(child)) is not child:
+        for name, reorder in nested:
+            child = ordered[name]
+            if (changed := reorder(child)) is not child:
                 if ordered is value:
                     ordered = dict(value)
                 ordered[name] = changed
         return ordered
 
-    def _key_order(self, keys: tuple[str, ...]) -> tuple[str, ...]:
-        """The keys in schema order, then those the schema does not list; () when they already are."""
+    def _plan(self, keys: tuple[str, ...]) -> _Plan:
+        """The keys in schema order, then those the schema does not list (() when they already are
+        in order); and the orderers of the nested fields present."""
         present, listed = set(keys), set(self.names)
         order = tuple(name for name in self.names if name in present) + tuple(k for k in keys if k not in listed)
-        return () if order == keys else order
+        nested = tuple((name, reorder) for name, reorder in self.nested if name in present)
+        return () if order == keys else order, nested
+
+
+# What _ObjectOrder does with an object of given keys: the order to copy them in, and the
+# nested fields to visit.
+_Plan = tuple[tuple[str, ...], tuple[tuple[str, Callable[[Any], Any]], ...]]
 
 
 def _order_items(order: Callable[[Any], Any], value: Any) -> Any:
     if not isinstance(value, list):
         return value
     ordered = [order(item) for item in value]
-    for new, old in zip(ordered, value, strict=True):
-        if new is not old:
-            return ordered
-    return value
+    return value if all(map(operator.is_, ordered, value)) else ordered

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import json
 import os
@@ -14,9 +15,11 @@ import pytest
 from conftest import REPO, SCHEMA_FILE, SEEDS, RunCli, RunProcess, many_articles
 from independent import expected_cell
 
+from converters.check import CheckOptions, check_paths
 from converters.limits import Limits
-from converters.parallel import CHUNK_SIZE
+from converters.parallel import CHUNK_SIZE, SERIAL_THRESHOLD
 from converters.reader import parse_article
+from converters.writers.base import Encoder
 
 GOLDEN = REPO / "tests" / "golden"
 CORPUS = GOLDEN / "corpus"
@@ -254,6 +257,26 @@ def test_skip_writes_the_valid_and_keeps_every_rejected_document(
     assert lines[1]["raw"] is None
     assert base64.b64decode(lines[1]["raw_base64"]) == (half_bad / "latin1.md").read_bytes()
     assert "2 rejected" in result.stderr
+
+
+def _url_of(record: dict[str, Any]) -> str:
+    return str(record["webUrl"])
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_encoder_sees_each_valid_record_once_in_order(half_bad: Path, jobs: int) -> None:
+    """Encoder.each runs on every valid record as it is found, Encoder.chunk on what each made of a
+    chunk; invalid files never reach them, and no file's record travels back beside its encoding."""
+    many_articles(half_bad / "many", SERIAL_THRESHOLD + CHUNK_SIZE)  # enough for the workers to start
+    options = CheckOptions(jobs=jobs, keep_records=True, encode=Encoder(each=_url_of, chunk=tuple))
+    with contextlib.closing(check_paths([str(half_bad)], options)) as run:
+        chunks = list(run.chunks())
+    results = [result for chunk in chunks for result in chunk.results]
+    assert all(isinstance(chunk.encoded, tuple) for chunk in chunks)
+    assert [url for chunk in chunks for url in chunk.encoded] == [r.url for r in results if r.valid]
+    assert [len(chunk.encoded) for chunk in chunks] == [len(chunk.rows) for chunk in chunks]
+    assert sum(not r.valid for r in results) == 2
+    assert all(result.record is None for result in results)
 
 
 # -- the schema drives every layout -------------------------------------------------------

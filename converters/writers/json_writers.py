@@ -18,22 +18,19 @@ from typing import Any, BinaryIO
 import orjson
 
 from converters.layout import schema_order
-from converters.writers.base import EncodingWriter, ExportOptions, SchemaInfo, kept
+from converters.writers.base import Encoder, EncodingWriter, ExportOptions, SchemaInfo, kept
 
 
-def record_texts(
-    records: list[dict[str, Any]], order: Callable[[Any], Any], indent: int | None, lines: bool = False
-) -> list[bytes]:
-    """Each record as UTF-8 JSON, its keys put in schema order by `order`.
+def record_text(record: dict[str, Any], order: Callable[[Any], Any], indent: int | None, lines: bool = False) -> bytes:
+    """The record as UTF-8 JSON, its keys put in schema order by `order`.
 
-    Compact, by orjson, unless indented; indented records are indented once
-    more, as array items. With `lines`, each text ends in a newline, added
+    Compact, by orjson, unless indented; an indented record is indented once
+    more, as an array item. With `lines`, the text ends in a newline, added
     here in the workers rather than by a copy in the process that writes.
     """
     if indent:
-        return [_indented(order(record), indent) for record in records]
-    option = orjson.OPT_APPEND_NEWLINE if lines else 0
-    return [_compact(order(record), option) for record in records]
+        return _indented(order(record), indent)
+    return _compact(order(record), orjson.OPT_APPEND_NEWLINE if lines else 0)
 
 
 def _compact(record: dict[str, Any], option: int) -> bytes:
@@ -57,8 +54,8 @@ class JsonLinesWriter(EncodingWriter):
         self.stream = target
 
     @classmethod
-    def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Callable[[list[dict[str, Any]]], Any]:
-        return functools.partial(record_texts, order=schema_order(schema.layout), indent=None, lines=True)
+    def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Encoder:
+        return Encoder(functools.partial(record_text, order=schema_order(schema.layout), indent=None, lines=True))
 
     def write_encoded(self, encoded: list[bytes], keep: Sequence[bool]) -> int:
         lines = kept(encoded, keep)
@@ -78,8 +75,8 @@ class JsonWriter(EncodingWriter):
         self.first = True
 
     @classmethod
-    def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Callable[[list[dict[str, Any]]], Any]:
-        return functools.partial(record_texts, order=schema_order(schema.layout), indent=options.indent)
+    def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Encoder:
+        return Encoder(functools.partial(record_text, order=schema_order(schema.layout), indent=options.indent))
 
     def write_encoded(self, encoded: list[bytes], keep: Sequence[bool]) -> int:
         texts = kept(encoded, keep)

@@ -29,7 +29,7 @@ from converters.arrow_schema import (
 )
 from converters.layout import Field
 from converters.timestamps import parse_timestamp
-from converters.writers.base import EncodingWriter, ExportOptions, SchemaInfo, Writer, WriterError
+from converters.writers.base import Encoder, EncodingWriter, ExportOptions, SchemaInfo, Writer, WriterError
 
 COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
 DERIVED_PARTITIONS = {"published_date": "the UTC date of publishedDateTime"}
@@ -106,8 +106,8 @@ class ParquetWriter(EncodingWriter):
         self.pending = _RowGroup(self.arrow, options.row_group_size, self.file.write_table)
 
     @classmethod
-    def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> ArrowBatches:
-        return ArrowBatches(schema)
+    def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Encoder:
+        return Encoder(chunk=ArrowBatches(schema))
 
     def write_encoded(self, encoded: bytes, keep: Sequence[bool]) -> int:
         batch = pa.ipc.read_record_batch(pa.py_buffer(encoded), self.arrow)
