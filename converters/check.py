@@ -218,13 +218,13 @@ def check_chunk(sources: list[Source]) -> CheckedChunk:
         if not result.valid:
             continue
         assert result.record is not None, "encode needs keep_records"
-        items.append(result.record if encoder.each is None else encoder.each(result.record))
+        items.append(encoder.encode_one(result.record))
         rows.append(result)
         if not isinstance(source, Record):
             # Not sent back twice. Should it turn out a duplicate, the rejects file reads
             # an article file again; a data file's record has no file of its own to read.
             result.record = None
-    return CheckedChunk(results, rows, items if encoder.chunk is None else encoder.chunk(items))
+    return CheckedChunk(results, rows, encoder.encode_chunk(items))
 
 
 def check_source(source: Source) -> FileResult:

@@ -58,9 +58,14 @@ class Encoder:
     each: Callable[[dict[str, Any]], Any] | None = None
     chunk: Callable[[list[Any]], Any] | None = None
 
-    def __call__(self, records: list[dict[str, Any]]) -> Any:
-        items = records if self.each is None else [self.each(record) for record in records]
+    def encode_one(self, record: dict[str, Any]) -> Any:
+        return record if self.each is None else self.each(record)
+
+    def encode_chunk(self, items: list[Any]) -> Any:
         return items if self.chunk is None else self.chunk(items)
+
+    def __call__(self, records: list[dict[str, Any]]) -> Any:
+        return self.encode_chunk([self.encode_one(record) for record in records])
 
 
 class WriterError(Exception):
