@@ -6,6 +6,8 @@ drive; it never prints.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import struct
@@ -210,6 +212,32 @@ def check_chunk(sources: list[Source]) -> CheckedChunk:
     encoder = _checker[1].encode
     if encoder is None:
         return CheckedChunk([check_source(source) for source in sources])
+    with _cyclic_gc_paused():
+        return _check_and_encode(sources, encoder)
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while a chunk's records are kept for encoding.
+
+    A chunk's records are trees of dicts and lists, thousands of objects that
+    live until the chunk is encoded: each new one counts towards the next
+    collection, and each collection walks them all again, for nothing, since
+    they hold no cycles. Over an export to Parquet, which keeps a chunk's
+    records for one Arrow batch, that cost about 5% of the workers' time.
+    Whatever cycles a chunk does leave are collected once it is done.
+    """
+    if not gc.isenabled():  # paused by whoever called us: theirs to resume
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _check_and_encode(sources: list[Source], encoder: Encoder) -> CheckedChunk:
     results: list[FileResult] = []
     rows: list[FileResult] = []
     items: list[Any] = []

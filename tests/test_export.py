@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import csv
+import gc
 import json
 import os
 from pathlib import Path
@@ -277,6 +278,36 @@ def test_the_encoder_sees_each_valid_record_once_in_order(half_bad: Path, jobs: 
     assert [len(chunk.encoded) for chunk in chunks] == [len(chunk.rows) for chunk in chunks]
     assert sum(not r.valid for r in results) == 2
     assert all(result.record is None for result in results)
+
+
+def _gc_state(record: dict[str, Any]) -> bool:
+    return gc.isenabled()
+
+
+def _fails(record: dict[str, Any]) -> None:
+    raise RuntimeError("an encoder that fails")
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_the_cyclic_gc_is_paused_while_a_chunk_is_encoded_and_left_as_it_was(
+    half_bad: Path, enabled_before: bool
+) -> None:
+    """Encoding a chunk runs with the cyclic GC off (its records hold no cycles, and it kept walking
+    them), and leaves the GC as the caller had it, even when the encoder fails."""
+    options = CheckOptions(jobs=1, keep_records=True, encode=Encoder(each=_gc_state))
+    failing = CheckOptions(jobs=1, keep_records=True, encode=Encoder(each=_fails))
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled_before else gc.disable)()
+        with contextlib.closing(check_paths([str(half_bad)], options)) as run:
+            states = [state for chunk in run.chunks() for state in chunk.encoded]
+        assert states == [False, False]  # the two seeds, the only valid files
+        assert gc.isenabled() is enabled_before
+        with pytest.raises(RuntimeError), contextlib.closing(check_paths([str(half_bad)], failing)) as run:
+            list(run.chunks())
+        assert gc.isenabled() is enabled_before
+    finally:
+        (gc.enable if was else gc.disable)()
 
 
 # -- the schema drives every layout -------------------------------------------------------
