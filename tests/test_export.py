@@ -6,21 +6,29 @@ import base64
 import contextlib
 import csv
 import gc
+import io
 import json
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 from conftest import REPO, SCHEMA_FILE, SEEDS, RunCli, RunProcess, many_articles
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from independent import expected_cell
 
 from converters.check import CheckOptions, check_paths
+from converters.layout import article_layout
 from converters.limits import Limits
 from converters.parallel import CHUNK_SIZE, SERIAL_THRESHOLD
 from converters.reader import parse_article
-from converters.writers.base import Encoder
+from converters.schema import load_schema, schema_identity
+from converters.writers import WRITERS
+from converters.writers.base import Encoder, ExportOptions, SchemaInfo
+from converters.writers.csv import csv_line
 
 GOLDEN = REPO / "tests" / "golden"
 CORPUS = GOLDEN / "corpus"
@@ -133,6 +141,21 @@ def test_csv_round_trips_through_the_csv_module(run_cli: RunCli, tmp_path: Path)
     assert "provider__name" in rows[0]
     assert out.read_bytes().count(b"\r\n") >= len(records) + 1  # RFC 4180 line ends
     _golden(out, "articles.csv")
+
+
+# Text rich in what CSV must quote: commas, double quotes, both line breaks, and non-ASCII.
+_CSV_TEXT = st.text(st.sampled_from([*',"\r\n ab', "é", "北", "\x00", "\t", "'"]) | st.characters(), max_size=12)
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(fields=st.lists(_CSV_TEXT, min_size=1, max_size=5))
+def test_a_csv_line_is_what_the_csv_module_writes_and_reads_back(fields: list[str]) -> None:
+    """csv_line() stands in for csv.writer, for speed: the same bytes, and csv.reader returns the fields."""
+    expected = io.StringIO()
+    csv.writer(expected, lineterminator="\r\n").writerow(fields)
+    line = csv_line(fields)
+    assert line == expected.getvalue().encode("utf-8")
+    assert next(csv.reader(io.StringIO(line.decode("utf-8"), newline=""))) == fields
 
 
 def test_escape_formulas(run_cli: RunCli, tmp_path: Path) -> None:
@@ -278,6 +301,28 @@ def test_the_encoder_sees_each_valid_record_once_in_order(half_bad: Path, jobs: 
     assert [len(chunk.encoded) for chunk in chunks] == [len(chunk.rows) for chunk in chunks]
     assert sum(not r.valid for r in results) == 2
     assert all(result.record is None for result in results)
+
+
+@pytest.mark.parametrize(
+    ("format_name", "options"),
+    [
+        ("json", ExportOptions(indent=2)),
+        ("jsonl", ExportOptions()),
+        ("csv", ExportOptions(escape_formulas=True)),
+        ("csv", ExportOptions(normalize=True)),
+        ("parquet", ExportOptions()),
+        ("parquet", ExportOptions(partition_by="category")),
+        ("rss", ExportOptions()),
+    ],
+)
+def test_every_encoder_pickles_for_spawned_workers(format_name: str, options: ExportOptions) -> None:
+    """Where workers are spawned (macOS, Windows), the encoder travels to them pickled: it must
+    arrive whole, and encode as it did before."""
+    schema = load_schema()
+    info = SchemaInfo(article_layout(schema), *schema_identity(schema))
+    encoder = WRITERS[format_name].load().variant(options).encoder(info, options)
+    records = _records()
+    assert pickle.loads(pickle.dumps(encoder))(records) == encoder(records)
 
 
 def _gc_state(record: dict[str, Any]) -> bool:

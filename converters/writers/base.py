@@ -149,6 +149,23 @@ class EncodingWriter(Writer):
         return self.encoder(self.schema, self.options)
 
 
+class LineWriter(EncodingWriter):
+    """A format of one line per record, each made whole by the encoder: the writer only writes them."""
+
+    def __init__(self, target: BinaryIO | Path, schema: SchemaInfo, options: ExportOptions) -> None:
+        super().__init__(target, schema, options)
+        assert not isinstance(target, Path)
+        self.stream = target
+
+    def write_encoded(self, encoded: list[bytes], keep: Sequence[bool]) -> int:
+        lines = kept(encoded, keep)
+        self.stream.writelines(lines)
+        return len(lines)
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
 def kept(items: Sequence[Item], keep: Sequence[bool]) -> list[Item]:
     """The items whose keep flag is true: a chunk's records less those found invalid after encoding."""
     return [item for item, flag in zip(items, keep, strict=True) if flag]

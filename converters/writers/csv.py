@@ -7,7 +7,6 @@ nothing is lost. Booleans are `true`/`false`; null and absent are empty cells.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from converters.layout import Field, schema_order
-from converters.writers.base import ExportOptions, SchemaInfo, Writer, text_stream
+from converters.writers.base import Encoder, ExportOptions, LineWriter, SchemaInfo, Writer
+from converters.writers.json_writers import compact_json
 
 SEPARATOR = "__"
 # OWASP: a cell starting with one of these may be run as a formula by a spreadsheet.
@@ -70,10 +70,45 @@ def cell(value: Any, column: Column, escape_formulas: bool) -> str:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    # As the JSON Lines export writes it, and about 4 times faster than Python's json.
+    return compact_json(value).decode("utf-8")
 
 
-class CsvWriter(Writer):
+def csv_line(fields: Sequence[str]) -> bytes:
+    """One CSV record, UTF-8, as csv.writer writes it with `lineterminator="\\r\\n"` (RFC 4180).
+
+    A field is quoted when it holds a comma, a double quote or a line break,
+    and its double quotes are doubled. A record of one empty field is `""`,
+    so that it is not read as a blank line. Made here rather than by
+    csv.writer, which looks at a field one character at a time: for an
+    article of about 3 KB, a third of the time.
+    """
+    if len(fields) == 1 and not fields[0]:
+        return b'""\r\n'
+    return (",".join([_quoted(text) for text in fields]) + "\r\n").encode("utf-8")
+
+
+def _quoted(text: str) -> str:
+    if '"' in text:
+        return '"' + text.replace('"', '""') + '"'
+    if "," in text or "\n" in text or "\r" in text:
+        return '"' + text + '"'
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRows:
+    """The CSV writer's encoder: a record -> its CSV line, made in the worker processes."""
+
+    columns: tuple[Column, ...]
+    escape_formulas: bool
+
+    def __call__(self, record: dict[str, Any]) -> bytes:
+        escape = self.escape_formulas
+        return csv_line([cell(lookup(record, column.path), column, escape) for column in self.columns])
+
+
+class CsvWriter(LineWriter):
     @classmethod
     def variant(cls, options: ExportOptions) -> type[Writer]:
         if options.normalize:
@@ -84,15 +119,8 @@ class CsvWriter(Writer):
 
     def __init__(self, target: BinaryIO | Path, schema: SchemaInfo, options: ExportOptions) -> None:
         super().__init__(target, schema, options)
-        self.stream = text_stream(target)
-        self.columns = flat_columns(schema.layout)
-        self.rows = csv.writer(self.stream, lineterminator="\r\n")  # RFC 4180 line ends
-        self.rows.writerow(column.name for column in self.columns)
+        self.stream.write(csv_line([column.name for column in flat_columns(schema.layout)]))
 
-    def write_batch(self, records: Sequence[dict[str, Any]]) -> None:
-        escape = self.options.escape_formulas
-        self.rows.writerows([cell(lookup(record, c.path), c, escape) for c in self.columns] for record in records)
-
-    def close(self) -> None:
-        self.stream.flush()
-        self.stream.detach()
+    @classmethod
+    def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Encoder:
+        return Encoder(CsvRows(tuple(flat_columns(schema.layout)), options.escape_formulas))

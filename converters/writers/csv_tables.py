@@ -9,17 +9,16 @@ child's is a digest of its parent's `_id`, its array and its position.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from converters.layout import Field
-from converters.writers.base import ExportOptions, SchemaInfo, Writer
-from converters.writers.csv import SEPARATOR, Column, cell, lookup
+from converters.writers.base import Encoder, EncodingWriter, ExportOptions, SchemaInfo, kept
+from converters.writers.csv import SEPARATOR, Column, cell, csv_line, lookup
 
 ROOT_TABLE = "articles"
 KEYS = ("_id", "_parent_id", "_list_idx")
@@ -63,37 +62,36 @@ def _digest(*parts: str) -> str:
     return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=8).hexdigest()
 
 
-class CsvTablesWriter(Writer):
+@dataclass(frozen=True, slots=True)
+class TableLines:
+    """The --normalize encoder: a record -> its CSV lines in each table, made in the worker processes.
+
+    Gives one bytes per table, in all_tables() order, empty for a table the
+    record has no rows in.
+    """
+
+    root: Table
+    escape_formulas: bool
+    positions: dict[str, int]  # table name -> its place in all_tables(root)
+
     @classmethod
-    def writes_directory(cls, options: ExportOptions) -> bool:
-        return True
+    def of(cls, root: Table, escape_formulas: bool) -> TableLines:
+        return cls(root, escape_formulas, {table.name: i for i, table in enumerate(all_tables(root))})
 
-    def __init__(self, target: BinaryIO | Path, schema: SchemaInfo, options: ExportOptions) -> None:
-        super().__init__(target, schema, options)
-        assert isinstance(target, Path)
-        self.root = plan_tables(schema.layout)
-        self.files: dict[str, IO[str]] = {}
-        self.rows: dict[str, Any] = {}
-        for table in all_tables(self.root):  # every table exists, even when empty
-            stream = open(target / f"{table.name}.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115
-            self.files[table.name] = stream
-            self.rows[table.name] = csv.writer(stream, lineterminator="\r\n")
-            key_columns = KEYS if table is not self.root else KEYS[:1]
-            self.rows[table.name].writerow([*key_columns, *(c.name for c in table.columns)])
+    def __call__(self, record: dict[str, Any]) -> tuple[bytes, ...]:
+        url = record.get("webUrl")
+        key = _digest("webUrl", url) if isinstance(url, str) else _digest("record", json.dumps(record))
+        lines: list[list[bytes]] = [[] for _ in self.positions]
+        self._rows(self.root, record, (key,), lines)
+        return tuple(b"".join(table_lines) for table_lines in lines)
 
-    def write_batch(self, records: Sequence[dict[str, Any]]) -> None:
-        for record in records:
-            url = record.get("webUrl")
-            key = _digest("webUrl", url) if isinstance(url, str) else _digest("record", json.dumps(record))
-            self._write_row(self.root, record, (key,))
-
-    def _write_row(self, table: Table, row: Any, keys: tuple[Any, ...]) -> None:
-        escape = self.options.escape_formulas
+    def _rows(self, table: Table, row: Any, keys: tuple[str, ...], lines: list[list[bytes]]) -> None:
+        escape = self.escape_formulas
         if table.scalar_items:
             values = [cell(row, table.columns[0], escape)]  # cell() puts nested objects in schema order
         else:
             values = [cell(lookup(row, c.path), c, escape) for c in table.columns]
-        self.rows[table.name].writerow([*keys, *values])
+        lines[self.positions[table.name]].append(csv_line([*keys, *values]))
         if table.scalar_items:
             return
         for path, child in table.arrays:
@@ -102,8 +100,38 @@ class CsvTablesWriter(Writer):
                 continue
             for index, item in enumerate(items):
                 child_id = _digest(keys[0], child.name, str(index))
-                self._write_row(child, item, (child_id, keys[0], index))
+                self._rows(child, item, (child_id, keys[0], str(index)), lines)
+
+
+class CsvTablesWriter(EncodingWriter):
+    @classmethod
+    def writes_directory(cls, options: ExportOptions) -> bool:
+        return True
+
+    def __init__(self, target: BinaryIO | Path, schema: SchemaInfo, options: ExportOptions) -> None:
+        super().__init__(target, schema, options)
+        assert isinstance(target, Path)
+        root = plan_tables(schema.layout)
+        self.files: list[BinaryIO] = []
+        for table in all_tables(root):  # every table exists, even when empty
+            stream = open(target / f"{table.name}.csv", "wb")  # noqa: SIM115 - closed in close()
+            self.files.append(stream)
+            key_columns = KEYS if table is not root else KEYS[:1]
+            stream.write(csv_line([*key_columns, *(c.name for c in table.columns)]))
+
+    @classmethod
+    def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Encoder:
+        return Encoder(TableLines.of(plan_tables(schema.layout), options.escape_formulas))
+
+    def write_encoded(self, encoded: list[tuple[bytes, ...]], keep: Sequence[bool]) -> int:
+        records = kept(encoded, keep)
+        for position, stream in enumerate(self.files):
+            stream.write(b"".join(lines[position] for lines in records))
+        return len(records)
 
     def close(self) -> None:
-        for stream in self.files.values():
+        for stream in self.files:
             stream.close()
+
+    def abandon(self) -> None:
+        self.close()  # the directory is discarded; only the open files need letting go

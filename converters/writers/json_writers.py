@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from converters.layout import schema_order
-from converters.writers.base import Encoder, EncodingWriter, ExportOptions, SchemaInfo, kept
+from converters.writers.base import Encoder, EncodingWriter, ExportOptions, LineWriter, SchemaInfo, kept
 
 
 def record_text(record: dict[str, Any], order: Callable[[Any], Any], indent: int | None, lines: bool = False) -> bytes:
@@ -30,14 +30,20 @@ def record_text(record: dict[str, Any], order: Callable[[Any], Any], indent: int
     """
     if indent:
         return _indented(order(record), indent)
-    return _compact(order(record), orjson.OPT_APPEND_NEWLINE if lines else 0)
+    return compact_json(order(record), orjson.OPT_APPEND_NEWLINE if lines else 0)
 
 
-def _compact(record: dict[str, Any], option: int) -> bytes:
+def compact_json(value: Any, option: int = 0) -> bytes:
+    """The value as compact UTF-8 JSON, by orjson; Python's json for what orjson refuses.
+
+    orjson refuses an integer past 64 bits and a key that is not a string (YAML
+    allows `1: x`); Python's json writes the first as it is and the second as
+    a string key, and so does this.
+    """
     try:
-        return orjson.dumps(record, option=option)
-    except orjson.JSONEncodeError:  # an integer past 64 bits, which Python's json writes as it is
-        text = json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return orjson.dumps(value, option=option)
+    except orjson.JSONEncodeError:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         return (text + "\n" if option & orjson.OPT_APPEND_NEWLINE else text).encode("utf-8")
 
 
@@ -47,23 +53,10 @@ def _indented(record: dict[str, Any], indent: int) -> bytes:
     return (" " * indent + text.replace("\n", "\n" + " " * indent)).encode("utf-8")
 
 
-class JsonLinesWriter(EncodingWriter):
-    def __init__(self, target: BinaryIO | Path, schema: SchemaInfo, options: ExportOptions) -> None:
-        super().__init__(target, schema, options)
-        assert not isinstance(target, Path)
-        self.stream = target
-
+class JsonLinesWriter(LineWriter):
     @classmethod
     def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Encoder:
         return Encoder(functools.partial(record_text, order=schema_order(schema.layout), indent=None, lines=True))
-
-    def write_encoded(self, encoded: list[bytes], keep: Sequence[bool]) -> int:
-        lines = kept(encoded, keep)
-        self.stream.writelines(lines)
-        return len(lines)
-
-    def close(self) -> None:
-        self.stream.flush()
 
 
 class JsonWriter(EncodingWriter):

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote
@@ -148,12 +149,24 @@ class _RowGroup:
         self.batches, self.rows = [], 0
 
 
-class ParquetDatasetWriter(Writer):
+@dataclass(frozen=True, slots=True)
+class PartitionedBatches:
+    """The dataset writer's encoder: a chunk of records -> its Arrow batch and each row's partition."""
+
+    batches: ArrowBatches
+    key: PartitionKey
+
+    def __call__(self, records: Sequence[dict[str, Any]]) -> tuple[bytes, list[str]]:
+        return self.batches(records), [self.key(record) for record in records]
+
+
+class ParquetDatasetWriter(EncodingWriter):
     """A hive-partitioned dataset: `FIELD=VALUE/part-N.parquet`, the partition column in the path only.
 
     Rows keep their input order within each partition. At most `MAX_OPEN`
     files are open and `row_group_size` rows buffered in all; a partition
-    whose file had to be closed continues in its next part file.
+    whose file had to be closed continues in its next part file. The
+    workers build the Arrow batches and find each row's partition.
     """
 
     text = False
@@ -173,25 +186,33 @@ class ParquetDatasetWriter(Writer):
         assert options.partition_by is not None
         self.root = target
         self.column = options.partition_by
-        self.key_of = _partition_key(schema.layout, self.column)
-        self.batch_of = ArrowBatches(schema)
-        self.arrow = self.batch_of.arrow
+        partition_key(schema.layout, self.column)  # refuses a column that cannot partition, before any file exists
+        self.arrow = arrow_schema(schema.layout, schema.schema_id, schema.version)
         self.open: dict[str, pq.ParquetWriter] = {}  # in order of last use
         self.parts: dict[str, int] = {}
         self.buffers: dict[str, list[pa.RecordBatch]] = {}
         self.buffered = 0
 
-    def write_batch(self, records: Sequence[dict[str, Any]]) -> None:
-        batch = self.batch_of.batch(records)
+    @classmethod
+    def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Encoder:
+        assert options.partition_by is not None
+        return Encoder(
+            chunk=PartitionedBatches(ArrowBatches(schema), partition_key(schema.layout, options.partition_by))
+        )
+
+    def write_encoded(self, encoded: tuple[bytes, list[str]], keep: Sequence[bool]) -> int:
+        serialized, keys = encoded
+        batch = pa.ipc.read_record_batch(pa.py_buffer(serialized), self.arrow)
         groups: dict[str, list[int]] = {}
-        for index, record in enumerate(records):
-            groups.setdefault(self.key_of(record), []).append(index)
+        for index in (i for i, flag in enumerate(keep) if flag):
+            groups.setdefault(keys[index], []).append(index)
         for key, indices in groups.items():
             self.buffers.setdefault(key, []).append(batch.take(pa.array(indices)))
             self.buffered += len(indices)
         while self.buffered >= self.options.row_group_size:
             largest = max(self.buffers, key=lambda k: sum(b.num_rows for b in self.buffers[k]))
             self._flush(largest)
+        return sum(map(len, groups.values()))
 
     def _flush(self, key: str) -> None:
         batches = self.buffers.pop(key, [])
@@ -234,12 +255,12 @@ def _abandon(writer: pq.ParquetWriter) -> None:
             writer.file_handle.close()
 
 
-def _partition_key(layout: Field, column: str) -> Any:
-    """A function from a record to its partition directory's value, URI-encoded as Hive does."""
+def partition_key(layout: Field, column: str) -> PartitionKey:
+    """What puts a record in its partition; WriterError for a column that cannot partition."""
     if column == "published_date":
         if layout.child("publishedDateTime") is None:
             raise WriterError("published_date is derived from publishedDateTime, which this schema does not have")
-        return lambda record: parse_timestamp(record["publishedDateTime"]).date().isoformat()
+        return PartitionKey(column, derived=True)
     field = layout.child(column)
     if field is None or field.kind not in ("string", "integer", "boolean"):
         choices = [
@@ -247,13 +268,22 @@ def _partition_key(layout: Field, column: str) -> Any:
             *(f.name for f in layout.children if f.kind in ("string", "integer", "boolean")),
         ]
         raise WriterError(f"cannot partition by {column!r}: choose one of {', '.join(choices)}")
+    return PartitionKey(column, derived=False)
 
-    def key(record: dict[str, Any]) -> str:
-        value = record.get(column)
+
+@dataclass(frozen=True, slots=True)
+class PartitionKey:
+    """A record -> its partition directory's value, URI-encoded as Hive does."""
+
+    column: str
+    derived: bool  # published_date, from publishedDateTime
+
+    def __call__(self, record: dict[str, Any]) -> str:
+        if self.derived:
+            return parse_timestamp(record["publishedDateTime"]).date().isoformat()
+        value = record.get(self.column)
         if value is None:
             return "__HIVE_DEFAULT_PARTITION__"
         if isinstance(value, bool):
             return "true" if value else "false"
         return quote(str(value), safe="")
-
-    return key
