@@ -13,6 +13,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 from conftest import REPO, SCHEMA_FILE, SEEDS, RunCli, RunProcess, many_articles
@@ -386,19 +387,48 @@ def test_a_field_added_to_the_schema_appears_in_every_format(run_cli: RunCli, tm
 # -- determinism and interruption ------------------------------------------------------------
 
 
-def test_output_is_byte_identical_across_runs_and_job_counts(run_process: RunProcess, tmp_path: Path) -> None:
+# Every output form: a file per format, and the two that write a directory.
+_OUTPUT_FORMS = [
+    pytest.param(("-o", "{out}.jsonl"), id="jsonl"),
+    pytest.param(("-o", "{out}.json"), id="json"),
+    pytest.param(("-o", "{out}.csv"), id="csv"),
+    pytest.param(("-o", "{out}.parquet"), id="parquet"),
+    pytest.param(("--normalize", "{out}"), id="normalize"),
+    pytest.param(("-o", "{out}", "--partition-by", "category"), id="partition-by"),
+]
+
+
+def _output_args(form: tuple[str, ...], out: Path) -> list[str]:
+    return [arg.format(out=out) for arg in form]
+
+
+def _output_bytes(out: Path) -> dict[str, bytes]:
+    """Every file the export wrote, by its path under the output's folder."""
+    (written,) = [path for path in out.parent.iterdir() if path.name.startswith(out.name)]
+    files = sorted(p for p in written.rglob("*") if p.is_file()) if written.is_dir() else [written]
+    return {str(path.relative_to(out.parent)): path.read_bytes() for path in files}
+
+
+@pytest.mark.parametrize("form", _OUTPUT_FORMS)
+def test_output_is_byte_identical_across_runs_and_job_counts(
+    run_process: RunProcess, tmp_path: Path, form: tuple[str, ...]
+) -> None:
     many_articles(tmp_path / "in", 600)
-    outputs: list[bytes] = []
-    for jobs in ("1", "2", "2"):
-        out = tmp_path / f"out-{len(outputs)}.jsonl"
-        result = run_process("export", str(tmp_path / "in"), "-o", str(out), "--jobs", jobs)
+    outputs: list[dict[str, bytes]] = []
+    for run, jobs in enumerate(("1", "2", "2")):
+        (tmp_path / str(run)).mkdir()
+        out = tmp_path / str(run) / "out"
+        result = run_process("export", str(tmp_path / "in"), *_output_args(form, out), "--jobs", jobs)
         assert result.returncode == 0, result.stderr
-        outputs.append(out.read_bytes())
+        outputs.append(_output_bytes(out))
+    assert outputs[0]
     assert outputs[0] == outputs[1] == outputs[2]
 
 
-@pytest.mark.parametrize("name", ["out.jsonl", "out.json", "out.parquet", "out.csv"])
-def test_duplicates_found_after_the_workers_are_left_out(run_process: RunProcess, tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize("form", _OUTPUT_FORMS)
+def test_duplicates_found_after_the_workers_are_left_out(
+    run_process: RunProcess, tmp_path: Path, form: tuple[str, ...]
+) -> None:
     # Workers encode each chunk of valid records before the main process finds a
     # webUrl seen in an earlier file; the writer must then leave that one record out.
     many_articles(tmp_path / "in", 600)
@@ -410,9 +440,10 @@ def test_duplicates_found_after_the_workers_are_left_out(run_process: RunProcess
     expected = [_web_url(file) for n, file in enumerate(files) if n not in copies]
     outputs = []
     for jobs in ("1", "2"):
-        out, rejects = tmp_path / f"{jobs}-{name}", tmp_path / f"{jobs}-rejects.jsonl"
+        (tmp_path / jobs).mkdir()
+        out, rejects = tmp_path / jobs / "out", tmp_path / f"{jobs}-rejects.jsonl"
         result = run_process(
-            "export", str(tmp_path / "in"), "-o", str(out), "--on-invalid", "skip", "--rejects", str(rejects),
+            "export", str(tmp_path / "in"), *_output_args(form, out), "--on-invalid", "skip", "--rejects", str(rejects),
             "--jobs", jobs,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
@@ -420,7 +451,7 @@ def test_duplicates_found_after_the_workers_are_left_out(run_process: RunProcess
         rejected = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
         assert [line["file"] for line in rejected] == [str(files[n]) for n in copies]
         assert [line["raw"] for line in rejected] == [files[n].read_text(encoding="utf-8") for n in copies]
-        outputs.append(out.read_bytes())
+        outputs.append(_output_bytes(out))
     assert outputs[0] == outputs[1]
 
 
@@ -429,12 +460,18 @@ def _web_url(file: Path) -> str:
 
 
 def _written_urls(out: Path) -> list[str]:
-    if out.suffix == ".parquet":
-        return [str(url) for url in pq.read_table(out, columns=["webUrl"]).column("webUrl").to_pylist()]
-    text = out.read_text(encoding="utf-8")
-    if out.suffix == ".csv":
+    """The webUrls an export wrote, in its order; a partitioned dataset's are sorted by partition
+    (the many_articles corpus has one category, so that order is the input's too)."""
+    (written,) = [path for path in out.parent.iterdir() if path.name.startswith(out.name)]
+    if written.is_dir() and (written / "articles.csv").exists():
+        written = written / "articles.csv"
+    if written.is_dir() or written.suffix == ".parquet":
+        table = ds.dataset(written, format="parquet", partitioning="hive").to_table(columns=["webUrl"])
+        return [str(url) for url in table.column("webUrl").to_pylist()]
+    text = written.read_text(encoding="utf-8")
+    if written.suffix == ".csv":
         return [row["webUrl"] for row in csv.DictReader(text.splitlines())]
-    records = json.loads(text) if out.suffix == ".json" else [json.loads(line) for line in text.splitlines()]
+    records = json.loads(text) if written.suffix == ".json" else [json.loads(line) for line in text.splitlines()]
     return [record["webUrl"] for record in records]
 
 
