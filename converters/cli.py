@@ -32,7 +32,7 @@ from converters.report import REPORTERS, Reporter, reporter_named
 from converters.report.base import summary_line
 from converters.schema import SchemaError, bundled_schema_text, load_schema
 from converters.tables import DEFAULT_TABLE, DIALECTS, SCHEMA_FORMATS, render_schema
-from converters.writers import WRITERS, ExportOptions, WriterError, format_for
+from converters.writers import WRITERS, ExportOptions, WriterError, export_destination
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_WRITE_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -340,21 +340,10 @@ def export(
     progress: ShowProgress = True,
 ) -> None:
     """Export valid articles to JSON, JSON Lines, CSV, Parquet or RSS, with the layout derived from the schema."""
-    if normalize is not None:
-        if output is not None:
-            _usage_error("give either -o OUT or --normalize DIR, not both")
-        output, to = normalize, to or "csv"
-        if to != "csv":
-            _usage_error("--normalize writes CSV tables; it cannot be used with --to " + to)
-    if partition_by is not None:
-        to = to or "parquet"
-        if to != "parquet":
-            _usage_error("--partition-by writes a Parquet dataset; it cannot be used with --to " + to)
-    if output is None:
-        _usage_error("missing -o OUT (or - for standard output)")
-    format_name = to or format_for(output)
-    if format_name is None:
-        _usage_error(f"cannot tell the format from {output!r}: add --to {'|'.join(WRITERS)}")
+    try:
+        output, format_name = export_destination(output, to, normalize=normalize, partition_by=partition_by)
+    except WriterError as error:
+        _usage_error(str(error))
     options = ExportOptions(
         indent=indent,
         escape_formulas=escape_formulas,

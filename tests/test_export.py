@@ -27,7 +27,7 @@ from converters.limits import Limits
 from converters.parallel import CHUNK_SIZE, SERIAL_THRESHOLD
 from converters.reader import parse_article
 from converters.schema import load_schema, schema_identity
-from converters.writers import WRITERS
+from converters.writers import WRITERS, export_destination
 from converters.writers.base import Encoder, ExportOptions, SchemaInfo
 from converters.writers.csv import csv_line
 
@@ -233,6 +233,8 @@ def test_format_from_the_extension(run_cli: RunCli, tmp_path: Path, name: str, f
         ([], "missing -o"),
         (["-o", "/no/such/dir/out.json"], "does not exist"),
         (["-o", "x.csv", "--normalize", "d"], "not both"),
+        (["--normalize", "d", "--to", "json"], "cannot be used with --to json"),
+        (["--partition-by", "category", "--to", "csv", "-o", "d"], "cannot be used with --to csv"),
         (["--to", "xml", "-o", "x"], "not one of"),
         (["-o", "x.json", "--on-invalid", "skip"], "--rejects"),
     ],
@@ -241,6 +243,21 @@ def test_usage_errors_exit_2(run_cli: RunCli, args: list[str], message: str) -> 
     result = run_cli("export", str(CORPUS), *args)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("output", "to", "normalize", "partition_by", "expected"),
+    [
+        ("out.ndjson", None, None, None, ("out.ndjson", "jsonl")),
+        ("out.txt", "csv", None, None, ("out.txt", "csv")),
+        (None, None, "tables", None, ("tables", "csv")),
+        ("dataset", None, None, "category", ("dataset", "parquet")),
+    ],
+)
+def test_export_destination_without_the_cli(
+    output: str | None, to: str | None, normalize: str | None, partition_by: str | None, expected: tuple[str, str]
+) -> None:
+    assert export_destination(output, to, normalize=normalize, partition_by=partition_by) == expected
 
 
 # -- invalid input ----------------------------------------------------------------------

@@ -41,4 +41,40 @@ def format_for(path: str) -> str | None:
     return next((f.name for f in WRITERS.values() if lowered.endswith(f.extensions)), None)
 
 
-__all__ = ["WRITERS", "ExportOptions", "Format", "SchemaInfo", "Writer", "WriterError", "format_for"]
+def export_destination(
+    output: str | None, to: str | None, *, normalize: str | None = None, partition_by: str | None = None
+) -> tuple[str, str]:
+    """The target and the format that an export's options name: `-o out.csv` -> ("out.csv", "csv").
+
+    `normalize` is a directory of CSV tables, given instead of `output`;
+    `partition_by` makes the output a Parquet dataset. Raises WriterError for
+    options that contradict each other, or that name no format.
+    """
+    if normalize is not None:
+        if output is not None:
+            raise WriterError("give either -o OUT or --normalize DIR, not both")
+        output, to = normalize, to or "csv"
+        if to != "csv":
+            raise WriterError("--normalize writes CSV tables; it cannot be used with --to " + to)
+    if partition_by is not None:
+        to = to or "parquet"
+        if to != "parquet":
+            raise WriterError("--partition-by writes a Parquet dataset; it cannot be used with --to " + to)
+    if output is None:
+        raise WriterError("missing -o OUT (or - for standard output)")
+    format_name = to or format_for(output)
+    if format_name is None:
+        raise WriterError(f"cannot tell the format from {output!r}: add --to {'|'.join(WRITERS)}")
+    return output, format_name
+
+
+__all__ = [
+    "WRITERS",
+    "ExportOptions",
+    "Format",
+    "SchemaInfo",
+    "Writer",
+    "WriterError",
+    "export_destination",
+    "format_for",
+]
