@@ -224,7 +224,7 @@ def _cyclic_gc_paused() -> Iterator[None]:
     live until the chunk is encoded: each new one counts towards the next
     collection, and each collection walks them all again, for nothing, since
     they hold no cycles. Over an export to Parquet, which keeps a chunk's
-    records for one Arrow batch, that cost about 5% of the workers' time.
+    records for one Arrow batch, that cost about 3% of the workers' time.
     Whatever cycles a chunk does leave are collected once it is done.
     """
     if not gc.isenabled():  # paused by whoever called us: theirs to resume
