@@ -419,9 +419,15 @@ def _output_args(form: tuple[str, ...], out: Path) -> list[str]:
     return [arg.format(out=out) for arg in form]
 
 
+def _written(out: Path) -> Path:
+    """The file or folder an export wrote for `_output_args(form, out)`."""
+    (written,) = [path for path in out.parent.iterdir() if path.name.startswith(out.name)]
+    return written
+
+
 def _output_bytes(out: Path) -> dict[str, bytes]:
     """Every file the export wrote, by its path under the output's folder."""
-    (written,) = [path for path in out.parent.iterdir() if path.name.startswith(out.name)]
+    written = _written(out)
     files = sorted(p for p in written.rglob("*") if p.is_file()) if written.is_dir() else [written]
     return {str(path.relative_to(out.parent)): path.read_bytes() for path in files}
 
@@ -479,7 +485,7 @@ def _web_url(file: Path) -> str:
 def _written_urls(out: Path) -> list[str]:
     """The webUrls an export wrote, in its order; a partitioned dataset's are sorted by partition
     (the many_articles corpus has one category, so that order is the input's too)."""
-    (written,) = [path for path in out.parent.iterdir() if path.name.startswith(out.name)]
+    written = _written(out)
     if written.is_dir() and (written / "articles.csv").exists():
         written = written / "articles.csv"
     if written.is_dir() or written.suffix == ".parquet":

@@ -81,7 +81,7 @@ class Writer(ABC):
     The export runs `encoder()` in the worker processes, on each chunk of
     valid records, and hands what it makes to `write_encoded()` here. By
     default that is the records themselves, for `write_batch()`; a format
-    whose encoding is the costly part (JSON Lines, Parquet) does it there,
+    whose encoding is the costly part (JSON, CSV, Parquet) does it there,
     on every core, instead of in the one process that writes.
     """
 

@@ -72,11 +72,11 @@ class TableLines:
 
     root: Table
     escape_formulas: bool
-    positions: dict[str, int]  # table name -> its place in all_tables(root)
+    positions: dict[str, int] = field(init=False, repr=False, compare=False)  # table name -> place in all_tables()
 
-    @classmethod
-    def of(cls, root: Table, escape_formulas: bool) -> TableLines:
-        return cls(root, escape_formulas, {table.name: i for i, table in enumerate(all_tables(root))})
+    def __post_init__(self) -> None:
+        positions = {table.name: i for i, table in enumerate(all_tables(self.root))}
+        object.__setattr__(self, "positions", positions)
 
     def __call__(self, record: dict[str, Any]) -> tuple[bytes, ...]:
         url = record.get("webUrl")
@@ -121,7 +121,7 @@ class CsvTablesWriter(EncodingWriter):
 
     @classmethod
     def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Encoder:
-        return Encoder(TableLines.of(plan_tables(schema.layout), options.escape_formulas))
+        return Encoder(TableLines(plan_tables(schema.layout), options.escape_formulas))
 
     def write_encoded(self, encoded: list[tuple[bytes, ...]], keep: Sequence[bool]) -> int:
         records = kept(encoded, keep)

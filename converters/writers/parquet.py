@@ -30,7 +30,7 @@ from converters.arrow_schema import (
 )
 from converters.layout import Field
 from converters.timestamps import parse_timestamp
-from converters.writers.base import Encoder, EncodingWriter, ExportOptions, SchemaInfo, Writer, WriterError
+from converters.writers.base import Encoder, EncodingWriter, ExportOptions, SchemaInfo, Writer, WriterError, kept
 
 COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
 DERIVED_PARTITIONS = {"published_date": "the UTC date of publishedDateTime"}
@@ -203,8 +203,9 @@ class ParquetDatasetWriter(EncodingWriter):
     def write_encoded(self, encoded: tuple[bytes, list[str]], keep: Sequence[bool]) -> int:
         serialized, keys = encoded
         batch = pa.ipc.read_record_batch(pa.py_buffer(serialized), self.arrow)
+        rows = kept(range(len(keep)), keep)
         groups: dict[str, list[int]] = {}
-        for index in (i for i, flag in enumerate(keep) if flag):
+        for index in rows:
             groups.setdefault(keys[index], []).append(index)
         for key, indices in groups.items():
             self.buffers.setdefault(key, []).append(batch.take(pa.array(indices)))
@@ -212,7 +213,7 @@ class ParquetDatasetWriter(EncodingWriter):
         while self.buffered >= self.options.row_group_size:
             largest = max(self.buffers, key=lambda k: sum(b.num_rows for b in self.buffers[k]))
             self._flush(largest)
-        return sum(map(len, groups.values()))
+        return len(rows)
 
     def _flush(self, key: str) -> None:
         batches = self.buffers.pop(key, [])
