@@ -170,7 +170,7 @@ def test_the_seeds_and_the_benchmark_corpus_take_the_fast_path() -> None:
 
 _READ_MANY_TIMES = """
 import resource, sys
-from converters.fast_reader import _indicator_at_node_start, _uncertain, fast_record
+from converters.fast_reader import fast_record
 from converters.limits import Limits
 data, limits = open(sys.argv[1], "rb").read(), Limits()
 assert fast_record(data, limits) is not None
