@@ -254,10 +254,39 @@ def compose(text: str, *, limits: Limits, line_offset: int = 0, column_offset: i
     try:
         composer.run(text)
     except yaml.MarkedYAMLError as error:
+        if _is_libyaml_nesting_limit(error):
+            raise _depth_error(text, error, limits, line_offset) from error
         raise _syntax_error(text, error, line_offset) from error
     except yaml.reader.ReaderError as error:  # control characters and the like
         raise _reader_error(text, error) from error
     return Tree(composer.root, composer.positions, composer.key_positions, composer.warnings)
+
+
+def _is_libyaml_nesting_limit(error: yaml.MarkedYAMLError) -> bool:
+    # libyaml 0.2.6 (PyYAML 6.0.4's wheels) stops at 1,000 levels by itself; older builds do not.
+    return (error.problem or "").startswith("exceeded maximum nesting depth")
+
+
+def _depth_error(text: str, error: yaml.MarkedYAMLError, limits: Limits, line_offset: int) -> YamlError:
+    """Our own depth error, where a libyaml without a nesting limit would have let us find it.
+
+    libyaml's scanner reads ahead of the events it has handed over, so on a
+    long line of `[[[[...` it reaches its own limit before our composer sees
+    the level past ours. The text before the level libyaml refused holds every
+    event our composer would have seen first: reading it again gives the same
+    keyword, line and column whatever libyaml is installed.
+    """
+    mark = error.problem_mark
+    assert mark is not None  # libyaml marks every error it raises
+    lines = text.split("\n", mark.line)
+    cut = sum(len(line) + 1 for line in lines[: mark.line]) + mark.column
+    try:
+        compose(text[:cut], limits=limits, line_offset=line_offset)
+    except YamlError as earlier:
+        located_before_cut = earlier.line is not None and (earlier.line, earlier.column or 0) < (mark.line, mark.column)
+        if earlier.keyword == "depth" or located_before_cut:
+            return earlier  # found before the cut: not an effect of cutting the text there
+    return YamlError("depth", f"nesting deeper than {limits.max_depth} levels", mark.line, mark.column)
 
 
 def _syntax_error(text: str, error: yaml.MarkedYAMLError, line_offset: int) -> YamlError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime
 import json
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -73,8 +74,13 @@ def mutated_documents(draw: st.DrawFn) -> bytes:
 
 
 def _front_matter(data: bytes) -> str:
+    """Between the opening line and the first line that is `---` alone (spaces or tabs may follow)."""
     text = data.decode("utf-8-sig").replace("\r\n", "\n")
-    return text.split("\n---", 1)[0].removeprefix("---\n") if text.startswith("---") else ""
+    if not text.startswith("---"):
+        return ""
+    after_opening = text.split("\n", 1)[1] if "\n" in text else ""
+    closing = re.search(r"^---[ \t]*$", after_opening, re.MULTILINE)
+    return after_opening[: closing.start()] if closing else after_opening
 
 
 def _without_timestamps(value: Any) -> Any:

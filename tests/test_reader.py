@@ -179,6 +179,42 @@ def test_100000_deep_nesting_is_refused_without_recursion(nesting: str) -> None:
     assert peak < 20 * 2**20
 
 
+_DEEP = {
+    "flow-sequence": "x: " + "[" * 100_000 + "]" * 100_000,
+    "flow-mapping": "x: " + "{a: " * 100_000 + "}" * 100_000,
+    "block-sequence": "x:\n  " + "- " * 100_000 + "x",
+    "after-non-ascii-text": "é: [" + "{a: [" * 2_000 + "]}" * 2_000 + "]",
+    "after-an-earlier-error": "a: 1\na: 2\nx: " + "[" * 2_000,
+}
+_DEEP_EXPECTED = {
+    "flow-sequence": ("depth", 2, 67),
+    "flow-mapping": ("depth", 2, 256),
+    "block-sequence": ("depth", 3, 129),
+    "after-non-ascii-text": ("depth", 2, 160),
+    "after-an-earlier-error": ("duplicate-key", 3, 1),
+}
+
+
+@pytest.mark.parametrize("parser", ["libyaml", "pure-python"])
+@pytest.mark.parametrize("name", list(_DEEP))
+def test_depth_error_is_ours_whatever_nesting_limit_the_yaml_parser_has(
+    name: str, parser: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libyaml 0.2.6 refuses 1,000 levels by itself, reading ahead of its events; PyYAML's
+    pure-Python parser has no limit, like older libyaml. Both must give our keyword and position."""
+    from converters import yaml_tree
+
+    if parser == "pure-python":
+        monkeypatch.setattr(yaml_tree, "_Parser", yaml.SafeLoader)
+    else:
+        assert yaml_tree._Parser is yaml.CSafeLoader  # the wheels ship libyaml: the case that drifted
+    with pytest.raises(ReaderError) as refused:
+        parse_article(f"---\n{_DEEP[name]}\n---\n".encode(), LIMITS)
+    position = refused.value.position
+    assert position is not None
+    assert (refused.value.keyword, position.line, position.column) == _DEEP_EXPECTED[name]
+
+
 # -- differential: every document PyYAML writes, we read as PyYAML reads it ----------
 
 _scalars = (
