@@ -336,6 +336,13 @@ def export(
     build_date: Annotated[
         str | None, typer.Option("--build-date", help="RSS: lastBuildDate, RFC 3339 (default: the newest item's).")
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace OUT even when it is a directory that articles did not write: everything in it is deleted.",
+        ),
+    ] = False,
     color: Color = "auto",
     progress: ShowProgress = True,
 ) -> None:
@@ -370,6 +377,7 @@ def export(
             on_invalid=_on_invalid(on_invalid),
             rejects=rejects,
             on_result=display.show,
+            overwrite=overwrite,
         )
     _finish(display, outcome.checked, export_summary_line(outcome, output), outcome.committed)
 

@@ -18,7 +18,7 @@ from converters.check import STDIN_NAME, CheckOptions, Summary, check_paths, rec
 from converters.findings import FileResult
 from converters.inputs import input_format
 from converters.layout import article_layout
-from converters.output import STDOUT, AtomicOutput, OutputError
+from converters.output import STDOUT, AtomicOutput, OutputError, refuse_inputs_as_outputs
 from converters.report.base import plural
 from converters.schema import load_schema, schema_identity
 from converters.writers import WRITERS, ExportOptions, SchemaInfo, Writer, WriterError
@@ -49,27 +49,31 @@ def export(
     on_invalid: OnInvalid = "fail",
     rejects: str | None = None,
     on_result: Callable[[FileResult], None] | None = None,
+    overwrite: bool = False,
 ) -> ExportSummary:
     """Export every valid article under `paths` to `target` in `format_name`.
 
     With on_invalid="fail", any invalid file means nothing is written and an
     existing target is left as it was; with "skip", invalid files go to the
     `rejects` JSON Lines file instead. A run stopped by `check.max_errors`
-    writes nothing either way. Raises OutputError, WriterError,
-    InputError and SchemaError for usage problems, before writing anything.
+    writes nothing either way. A directory output replaces an existing
+    directory only when that is empty or an earlier output, unless `overwrite`.
+    Raises OutputError, WriterError, InputError and SchemaError for usage
+    problems, before reading or writing anything.
     """
     check, options = check or CheckOptions(), options or ExportOptions()
     writer_class = WRITERS[format_name].load().variant(options)
     writer_class.check_options(options)
     if on_invalid == "skip" and rejects is None:
         raise OutputError("--on-invalid skip needs --rejects FILE, so that no rejected document is lost")
+    refuse_inputs_as_outputs([target, rejects], paths)
     schema = load_schema(check.schema_path)
     schema_id, version = schema_identity(schema)
     info = SchemaInfo(article_layout(schema), schema_id, version)
     check = replace(check, keep_records=True, encode=writer_class.encoder(info, options))
 
     summary = ExportSummary()
-    with AtomicOutput(target, directory=writer_class.writes_directory(options)) as output:
+    with AtomicOutput(target, directory=writer_class.writes_directory(options), overwrite=overwrite) as output:
         if target == STDOUT and not writer_class.text and sys.stdout.isatty():
             raise OutputError(f"{format_name} is binary: redirect it, or give a file with -o")
         with _Rejects(rejects, check.limits.max_file_size) as rejected:

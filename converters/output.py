@@ -4,7 +4,12 @@
   renamed over it only on success: a failed, interrupted or killed run leaves
   the old file byte for byte (at most a stray `.NAME.*.tmp` after a SIGKILL).
 - A directory output (a dataset, normalised tables) is built in a temporary
-  directory beside it and swapped in on success.
+  directory beside it and swapped in on success, with a manifest naming the
+  files it holds. An existing directory is replaced only when it is empty, or
+  when its manifest names every file in it (an earlier output of articles),
+  or when the caller says `overwrite`.
+- No output may be an input, lie inside an input directory, or contain an
+  input (`refuse_inputs_as_outputs`).
 - `-` (stdout) and targets that are not regular files (`/dev/stdout`, a FIFO)
   are written straight to, never replaced: renaming in `/dev` would replace a
   device node. The data is spooled first, so a run that fails writes nothing.
@@ -13,16 +18,21 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import stat
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, BinaryIO
 
 STDOUT = "-"
+STDIN = "-"
+# Leading `_`: Spark, Hive and pyarrow datasets skip such files when they read the directory.
+MANIFEST = "_articles_manifest.json"
 
 
 class OutputError(Exception):
@@ -38,9 +48,10 @@ def _umask() -> int:
 class AtomicOutput:
     """`with AtomicOutput(target) as out: ...; out.commit()`; leaving without commit() discards."""
 
-    def __init__(self, target: str, *, directory: bool = False) -> None:
+    def __init__(self, target: str, *, directory: bool = False, overwrite: bool = False) -> None:
         self.target = target
         self.directory = directory
+        self.overwrite = overwrite
         self._temporary: str | None = None
         self._stream: IO[bytes] | None = None
         self.committed = False
@@ -59,16 +70,18 @@ class AtomicOutput:
             raise OutputError(f"cannot write {self.target}: directory {parent} is not writable")
         if self.directory and os.path.exists(self.target) and not os.path.isdir(self.target):
             raise OutputError(f"cannot write a dataset to {self.target}: it exists and is not a directory")
+        if self.directory and os.path.isdir(self.target) and not self.overwrite:
+            foreign = foreign_entry(self.target)
+            if foreign is not None:
+                raise OutputError(
+                    f"{self.target} is a directory that articles did not write ({foreign} is not its output): "
+                    "choose another directory, or give --overwrite to replace all of it"
+                )
         if not self.directory and os.path.isdir(self.target):
             raise OutputError(f"cannot write {self.target}: it is a directory")
 
     def _is_special(self) -> bool:
-        """An existing target that is not a regular file: a device, a FIFO."""
-        try:
-            mode = os.stat(self.target).st_mode
-        except OSError:
-            return False
-        return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+        return _is_special_file(self.target)
 
     # -- opening ----------------------------------------------------------------
 
@@ -114,9 +127,16 @@ class AtomicOutput:
 
     def _commit_directory(self) -> None:
         assert self._temporary is not None
+        written = []
         for root, _, files in os.walk(self._temporary):
             for file in files:
-                self.size += os.path.getsize(os.path.join(root, file))
+                path = os.path.join(root, file)
+                self.size += os.path.getsize(path)
+                written.append(os.path.relpath(path, self._temporary).replace(os.sep, "/"))
+        _write_manifest(self._temporary, sorted(written))
+        # mkdtemp makes 0700: keep what the directory had, or what the umask gives a new one.
+        mode = os.stat(self.target).st_mode & 0o7777 if os.path.isdir(self.target) else 0o777 & ~_umask()
+        os.chmod(self._temporary, mode)
         old = None
         if os.path.exists(self.target):
             old = tempfile.mkdtemp(prefix=f".{os.path.basename(self.target)}.", suffix=".old", dir=self._parent())
@@ -166,6 +186,83 @@ class AtomicOutput:
     ) -> None:
         if not self.committed:
             self.discard()
+
+
+def _write_manifest(directory: str, files: list[str]) -> None:
+    from converters import __version__
+
+    manifest = {"written_by": "articles", "version": __version__, "files": files}
+    with open(os.path.join(directory, MANIFEST), "w", encoding="utf-8") as stream:
+        json.dump(manifest, stream, indent=1)
+        stream.write("\n")
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def _manifest_files(directory: str) -> set[str] | None:
+    """The files an earlier run of articles wrote into `directory`, the manifest among them; None without one."""
+    try:
+        with open(os.path.join(directory, MANIFEST), encoding="utf-8") as stream:
+            manifest = json.load(stream)
+    except (OSError, ValueError):
+        return None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, list) or manifest.get("written_by") != "articles":
+        return None
+    return {MANIFEST, *(file for file in files if isinstance(file, str))}
+
+
+def foreign_entry(directory: str) -> str | None:
+    """The first thing in `directory` that replacing it would lose, or None.
+
+    Nothing is lost when the directory holds only empty folders and the files
+    its manifest names: those are an earlier output of articles. A symbolic
+    link is never ours.
+    """
+    written = _manifest_files(directory) or set()
+    for root, folders, files in os.walk(directory):
+        folders.sort()
+        links = [folder for folder in folders if os.path.islink(os.path.join(root, folder))]
+        for name in sorted(files) + links:
+            path = os.path.join(root, name)
+            relative = os.path.relpath(path, directory).replace(os.sep, "/")
+            if relative not in written or os.path.islink(path):
+                return relative
+    return None
+
+
+def refuse_inputs_as_outputs(outputs: Sequence[str | None], inputs: Sequence[str]) -> None:
+    """OutputError when an output is an input, lies inside an input directory, or contains an input.
+
+    Paths are compared once symbolic links are resolved, before anything is
+    read or written. Standard input and output, and outputs that are not
+    regular files or directories (/dev/stdout, a FIFO), cannot hold an input.
+    """
+    sources = [(path, os.path.realpath(path)) for path in inputs if path != STDIN]
+    for output in outputs:
+        if output is None or output == STDOUT or _is_special_file(output):
+            continue
+        resolved = os.path.realpath(output)
+        for path, source in sources:
+            if resolved == source:
+                raise OutputError(f"{output} is also an input: write the output somewhere else")
+            if os.path.isdir(source) and _is_within(resolved, source):
+                raise OutputError(f"{output} is inside the input directory {path}: write the output outside it")
+            if _is_within(source, resolved):
+                raise OutputError(f"{output} contains the input {path}: write the output somewhere else")
+
+
+def _is_within(path: str, directory: str) -> bool:
+    return path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def _is_special_file(path: str) -> bool:
+    """An existing path that is neither a regular file nor a directory: a device, a FIFO."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 def _fsync_directory(path: str) -> None:

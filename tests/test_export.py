@@ -173,7 +173,7 @@ def test_escape_formulas(run_cli: RunCli, tmp_path: Path) -> None:
 
 def _read_tables(directory: Path) -> dict[str, list[dict[str, str]]]:
     tables = {}
-    for path in sorted(directory.iterdir()):
+    for path in sorted(directory.glob("*.csv")):
         with path.open(encoding="utf-8", newline="") as stream:
             tables[path.stem] = list(csv.DictReader(stream))
     return tables

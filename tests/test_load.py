@@ -227,6 +227,8 @@ def test_a_table_that_does_not_fit_the_schema_is_a_usage_error(run_cli: RunCli, 
     ("into", "message"),
     [
         ("mysql://localhost/db", "give a DuckDB file"),
+        ("warehouse.sqlite", "cannot tell what kind of database 'warehouse.sqlite' is"),
+        ("warehouse.db", "give a DuckDB file ending in .duckdb or .ddb, or a postgresql:// URL"),
         ("postgresql://nobody:secret@127.0.0.1:1/none", "cannot connect to PostgreSQL"),
         ("/no/such/dir/warehouse.duckdb", "cannot open DuckDB database"),
     ],
@@ -244,7 +246,7 @@ def test_a_missing_driver_names_the_extra_to_install(
 ) -> None:
     from converters import load
 
-    missing = load.Backend("duckdb", "duckdb", "converters.load.not_installed:load_parquet")
+    missing = load.Backend("duckdb", "duckdb", "converters.load.not_installed:load_parquet", local=True)
     monkeypatch.setitem(load.BACKENDS, "duckdb", missing)
     result = run_cli("load", str(CORPUS), "--into", str(tmp_path / "w.duckdb"))
     assert result.exit_code == 2

@@ -158,7 +158,9 @@ def test_partition_by_published_date(run_cli: RunCli, tmp_path: Path) -> None:
     result = run_cli("export", str(CORPUS), "-o", str(out), "--partition-by", "published_date")
     assert result.exit_code == 0, result.stderr
     expected_dates = sorted({_instant(r["publishedDateTime"]).date().isoformat() for r in _records()})
-    assert sorted(p.name for p in out.iterdir()) == [f"published_date={d}" for d in expected_dates]
+    assert sorted(p.name for p in out.iterdir()) == ["_articles_manifest.json"] + [
+        f"published_date={d}" for d in expected_dates
+    ]
     assert all((out / f"published_date={d}" / "part-0.parquet").is_file() for d in expected_dates)
 
     table = ds.dataset(out, format="parquet", partitioning="hive").to_table()
@@ -177,7 +179,7 @@ def test_partition_by_published_date(run_cli: RunCli, tmp_path: Path) -> None:
 def test_partition_by_a_field(run_cli: RunCli, tmp_path: Path) -> None:
     out = tmp_path / "dataset"
     assert run_cli("export", str(CORPUS), "-o", str(out), "--partition-by", "category").exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["category=news", "category=world"]
+    assert sorted(p.name for p in out.iterdir()) == ["_articles_manifest.json", "category=news", "category=world"]
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from converters.check import CheckOptions
 from converters.export import ExportSummary, OnInvalid, export
 from converters.findings import FileResult
 from converters.layout import KEY_FIELD, Field, article_layout
+from converters.output import refuse_inputs_as_outputs
 from converters.registry import import_named
 from converters.report.base import plural
 from converters.schema import load_schema
@@ -52,6 +53,7 @@ class Backend:
     name: str
     extra: str  # the pip extra that installs its driver
     location: str  # "module:function"
+    local: bool  # the target is a file on this machine
 
     def load(self) -> Loader:
         loader: Loader = import_named(self.location)
@@ -59,18 +61,24 @@ class Backend:
 
 
 BACKENDS: dict[str, Backend] = {
-    "duckdb": Backend("duckdb", "duckdb", "converters.load.duckdb:load_parquet"),
-    "postgres": Backend("postgres", "postgres", "converters.load.postgres:load_parquet"),
+    "duckdb": Backend("duckdb", "duckdb", "converters.load.duckdb:load_parquet", local=True),
+    "postgres": Backend("postgres", "postgres", "converters.load.postgres:load_parquet", local=False),
 }
+# How a target names its kind. `.db` is not here: SQLite and DuckDB both use it.
+_DUCKDB_SUFFIXES = (".duckdb", ".ddb")
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def backend_for(target: str) -> Backend:
-    """`postgresql://...` is PostgreSQL; anything else is a DuckDB database file."""
-    if target.startswith(("postgresql://", "postgres://")):
+    """`postgresql://...` is PostgreSQL, `NAME.duckdb` a DuckDB database file; LoadError for anything else."""
+    if target.startswith(_POSTGRES_SCHEMES):
         return BACKENDS["postgres"]
-    if "://" in target:
-        raise LoadError(f"cannot load into {target!r}: give a DuckDB file (warehouse.duckdb) or postgresql://...")
-    return BACKENDS["duckdb"]
+    if target.lower().endswith(_DUCKDB_SUFFIXES) and "://" not in target:
+        return BACKENDS["duckdb"]
+    raise LoadError(
+        f"cannot tell what kind of database {target!r} is: give a DuckDB file ending in "
+        f"{' or '.join(_DUCKDB_SUFFIXES)}, or a postgresql:// URL"
+    )
 
 
 @dataclass(slots=True)
@@ -100,6 +108,7 @@ def load(
     if check.allow_duplicate_urls:
         raise LoadError(f"a load is keyed by {KEY_FIELD}: duplicates cannot be allowed")
     backend = backend_for(target)
+    refuse_inputs_as_outputs([target] if backend.local else [], paths)
     try:
         loader = backend.load()
     except ImportError as error:
