@@ -31,7 +31,7 @@ from converters.progress import Progress
 from converters.report import REPORTERS, Reporter, reporter_named
 from converters.report.base import summary_line
 from converters.schema import SchemaError, bundled_schema_text, load_schema
-from converters.tables import DEFAULT_TABLE, DIALECTS, SCHEMA_FORMATS, render_schema
+from converters.tables import DEFAULT_TABLE, DIALECTS, SCHEMA_FORMATS, hive_partition_hint, render_schema
 from converters.writers import WRITERS, ExportOptions, WriterError, export_destination
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_WRITE_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -432,14 +432,26 @@ def show_schema(
         typer.Option("--dialect", callback=_one_of(DIALECTS), help=f"With --format sql: {', '.join(DIALECTS)}."),
     ] = None,
     table: Annotated[str, typer.Option("--table", help="With --format sql: the table's name.")] = DEFAULT_TABLE,
+    partition_by: Annotated[
+        str | None,
+        typer.Option(
+            "--partition-by",
+            metavar="FIELD",
+            help="With --format bigquery or arrow: the columns of a dataset exported with --partition-by FIELD, "
+            "which keeps FIELD in its folder names only.",
+        ),
+    ] = None,
 ) -> None:
     """Print the article JSON Schema, or a table definition derived from it (Arrow, BigQuery, SQL DDL)."""
     try:
         loaded = load_schema(schema)
-        if schema_format == "json-schema" and dialect is None:  # the file itself, byte for byte
+        if schema_format == "json-schema" and dialect is None and partition_by is None:  # the file, byte for byte
             typer.echo(bundled_schema_text() if schema is None else schema.read_text(encoding="utf-8"), nl=False)
             return
-        typer.echo(render_schema(loaded, schema_format, table=table, dialect=dialect), nl=False)
+        rendered = render_schema(loaded, schema_format, table=table, dialect=dialect, partition_by=partition_by)
+        typer.echo(rendered, nl=False)
+        if partition_by is not None and schema_format == "bigquery":
+            typer.echo(f"to load the dataset: {hive_partition_hint(loaded, partition_by)}", err=True)
     except (SchemaError, LayoutError) as error:
         _usage_error(str(error))
 

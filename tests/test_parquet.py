@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -180,6 +182,78 @@ def test_partition_by_a_field(run_cli: RunCli, tmp_path: Path) -> None:
     out = tmp_path / "dataset"
     assert run_cli("export", str(CORPUS), "-o", str(out), "--partition-by", "category").exit_code == 0
     assert sorted(p.name for p in out.iterdir()) == ["_articles_manifest.json", "category=news", "category=world"]
+
+
+def _corpus_of_partitions(folder: Path) -> Path:
+    """The golden corpus, plus an article whose category needs URI-encoding and one with no quality."""
+    shutil.copytree(CORPUS, folder)
+    seed = next(p for p in sorted(folder.iterdir()) if "quality:" in p.read_text(encoding="utf-8"))
+    text = seed.read_text(encoding="utf-8")
+    odd = text.replace('webUrl: "https://', 'webUrl: "https://odd.', 1)
+    odd = re.sub(r"(?m)^category: .*$", 'category: "Politics & world/50% = ü"', odd)
+    (folder / "odd.md").write_text(odd, encoding="utf-8")
+    none = re.sub(r"(?m)^quality: .*\n", "", text.replace('webUrl: "https://', 'webUrl: "https://none.', 1))
+    (folder / "no-quality.md").write_text(none, encoding="utf-8")
+    return folder
+
+
+def _by_url(records: list[dict[str, Any]], field: str) -> dict[str, Any]:
+    return {record["webUrl"]: record.get(field) for record in records}
+
+
+@pytest.mark.parametrize(("field", "arrow_type"), [("category", pa.string()), ("quality", pa.int64())])
+def test_the_partition_column_is_in_the_path_only_and_every_reader_gets_it_back_typed(
+    run_cli: RunCli, tmp_path: Path, field: str, arrow_type: pa.DataType
+) -> None:
+    corpus = _corpus_of_partitions(tmp_path / "corpus")
+    source = [json.loads(line) for line in _export_lines(run_cli, corpus, tmp_path / "source.jsonl")]
+    assert None in _by_url(source, "quality").values()  # a row for __HIVE_DEFAULT_PARTITION__
+    out = tmp_path / "dataset"
+    assert run_cli("export", str(corpus), "-o", str(out), "--partition-by", field).exit_code == 0
+    parts = sorted(out.rglob("*.parquet"))
+    assert parts
+    assert all(field not in pq.read_schema(part).names for part in parts)
+
+    partitioning = ds.partitioning(pa.schema([(field, arrow_type)]), flavor="hive")
+    table = ds.dataset(out, format="parquet", partitioning=partitioning).to_table()
+    assert table.schema.field(field).type == arrow_type
+    assert _by_url(table.to_pylist(), field) == _by_url(source, field)
+
+    duckdb_type = {"category": "VARCHAR", "quality": "BIGINT"}[field]
+    rows = (
+        duckdb.connect()
+        .execute(
+            f"""SELECT "webUrl", "{field}", typeof("{field}") FROM read_parquet('{out}/**/*.parquet',
+            hive_partitioning = true, hive_types = {{'{field}': {duckdb_type}}})"""
+        )
+        .fetchall()
+    )
+    assert {row[2] for row in rows} == {duckdb_type}
+    assert {url: value for url, value, _ in rows} == _by_url(source, field)
+
+    # Parquet keeps UTC timestamps and no nulls: compare with the records read back from one file.
+    _export_lines(run_cli, corpus, tmp_path / "one.parquet")
+    from_file = _export_lines(run_cli, tmp_path / "one.parquet", tmp_path / "from-file.jsonl")
+    from_dataset = _export_lines(run_cli, out, tmp_path / "from-dataset.jsonl", "--include", "*.parquet")
+    assert sorted(from_dataset) == sorted(from_file)
+
+
+def _export_lines(run_cli: RunCli, source: Path, out: Path, *options: str) -> list[str]:
+    result = run_cli("export", str(source), "-o", str(out), *options)
+    assert result.exit_code == 0, result.stderr
+    return out.read_text(encoding="utf-8").splitlines() if out.suffix == ".jsonl" else []
+
+
+def test_a_partition_folder_that_does_not_fit_its_field_is_an_error_for_its_files(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    out = tmp_path / "dataset"
+    assert run_cli("export", str(CORPUS), "-o", str(out), "--partition-by", "quality").exit_code == 0
+    folder = next(out.glob("quality=*"))
+    folder.rename(out / "quality=high")
+    result = run_cli("validate", str(out), "--include", "*.parquet")
+    assert result.exit_code == 1
+    assert "folder 'quality=high' is not a 'quality' value of type integer" in result.stdout
 
 
 @pytest.mark.parametrize(

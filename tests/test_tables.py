@@ -123,6 +123,21 @@ def _without_descriptions(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.parametrize("field", ["category", "published_date"])
+def test_the_bigquery_schema_for_a_partitioned_dataset_matches_its_part_files(
+    run_cli: RunCli, tmp_path: Path, field: str
+) -> None:
+    """BigQuery refuses hive-partitioned files that also hold the partition key: the schema leaves it out."""
+    dataset = exported_golden_corpus(tmp_path / "dataset", "--partition-by", field)
+    result = run_cli("schema", "--format", "bigquery", "--partition-by", field)
+    assert result.exit_code == 0, result.stderr
+    declared = _without_descriptions(json.loads(result.stdout))
+    for part in dataset.rglob("*.parquet"):
+        assert declared == _parquet_fields(pq.read_schema(part))
+    kind = {"category": "STRING", "published_date": "DATE"}[field]
+    assert f"--hive_partitioning_source_uri_prefix='gs://BUCKET/PATH/{{{field}:{kind}}}'" in result.stderr
+
+
 def test_a_bigquery_load_job_from_the_schema_matches_the_parquet_file(run_cli: RunCli, exported: Path) -> None:
     job: dict[str, Any] = {
         "configuration": {

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from converters.inputs import Record
 from converters.layout import Field
 from converters.limits import Limits
+from converters.partitions import partition_values
 
 _BATCH_ROWS = 1024
 
@@ -40,13 +41,18 @@ def read_records(path: str, layout: Field, limits: Limits) -> Iterator[Record]:
     if unreadable is not None:
         yield Record(path, 1, b"", problem=("parquet", unreadable))
         return
+    try:
+        from_path = partition_values(path, layout, parquet.schema_arrow.names)
+    except ValueError as error:
+        yield Record(path, 1, b"", problem=("parquet", str(error)))
+        return
     row = 0
     try:
         for batch in parquet.iter_batches(batch_size=_BATCH_ROWS):
             for values in batch.to_pylist():
                 row += 1
                 try:
-                    yield Record(path, row, b"", record=_document(values, layout))
+                    yield Record(path, row, b"", record=_document(values, layout) | from_path)
                 except _BadValue as error:
                     yield Record(path, row, b"", problem=("parquet", str(error)))
     except (pa.ArrowException, ValueError, OSError) as error:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from converters.layout import Field, LayoutError, article_layout
+from converters.partitions import partition_key, partition_type, without_partition_column
 from converters.tables.sql import DIALECTS, create_table
 
 DEFAULT_TABLE = "articles"
@@ -52,13 +53,39 @@ SCHEMA_FORMATS: dict[str, Callable[[dict[str, Any], Field, str, str | None], str
 }
 
 
+# The formats that describe a file's columns, and so can leave a partition column out.
+PARTITIONED_FORMATS = ("arrow", "bigquery")
+
+
 def render_schema(
-    schema: dict[str, Any], format_name: str, table: str = DEFAULT_TABLE, dialect: str | None = None
+    schema: dict[str, Any],
+    format_name: str,
+    table: str = DEFAULT_TABLE,
+    dialect: str | None = None,
+    partition_by: str | None = None,
 ) -> str:
-    """The schema in `format_name`. Raises LayoutError for a schema no table can hold."""
+    """The schema in `format_name`; with `partition_by`, the columns of a part file of such a dataset.
+
+    Raises LayoutError for a schema no table can hold, or a field that cannot partition.
+    """
     if dialect is not None and format_name != "sql":
         raise LayoutError("--dialect goes with --format sql")
-    return SCHEMA_FORMATS[format_name](schema, article_layout(schema), table, dialect)
+    layout = article_layout(schema)
+    if partition_by is not None:
+        if format_name not in PARTITIONED_FORMATS:
+            raise LayoutError(f"--partition-by goes with --format {' or '.join(PARTITIONED_FORMATS)}")
+        layout = without_partition_column(layout, partition_key(layout, partition_by))
+    return SCHEMA_FORMATS[format_name](schema, layout, table, dialect)
 
 
-__all__ = ["DEFAULT_TABLE", "DIALECTS", "SCHEMA_FORMATS", "render_schema"]
+def hive_partition_hint(schema: dict[str, Any], partition_by: str) -> str:
+    """How to load a dataset partitioned by `partition_by` into BigQuery: its hive-partitioning flags."""
+    kind = partition_type(article_layout(schema), partition_by)
+    return (
+        "bq load --source_format=PARQUET --parquet_enable_list_inference --hive_partitioning_mode=CUSTOM "
+        f"--hive_partitioning_source_uri_prefix='gs://BUCKET/PATH/{{{partition_by}:{kind}}}' "
+        "--schema=SCHEMA.json DATASET.TABLE 'gs://BUCKET/PATH/*.parquet'"
+    )
+
+
+__all__ = ["DEFAULT_TABLE", "DIALECTS", "PARTITIONED_FORMATS", "SCHEMA_FORMATS", "hive_partition_hint", "render_schema"]

@@ -28,12 +28,10 @@ from converters.arrow_schema import (
     row_converter,
     text_timestamps,
 )
-from converters.layout import Field
-from converters.timestamps import parse_timestamp
+from converters.partitions import PartitionKey, partition_key, without_partition_column
 from converters.writers.base import Encoder, EncodingWriter, ExportOptions, SchemaInfo, Writer, WriterError, kept
 
 COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
-DERIVED_PARTITIONS = {"published_date": "the UTC date of publishedDateTime"}
 
 
 def _file_writer(where: BinaryIO | str, schema: pa.Schema, options: ExportOptions) -> pq.ParquetWriter:
@@ -186,8 +184,12 @@ class ParquetDatasetWriter(EncodingWriter):
         assert options.partition_by is not None
         self.root = target
         self.column = options.partition_by
-        partition_key(schema.layout, self.column)  # refuses a column that cannot partition, before any file exists
+        key = partition_key(schema.layout, self.column)  # refuses a column that cannot partition, before any file
         self.arrow = arrow_schema(schema.layout, schema.schema_id, schema.version)
+        # The partition column lives in the directory names only: BigQuery refuses files that hold it
+        # too, and readers disagree on which value wins when both are there.
+        self.in_path_only = [] if key.derived else [self.column]
+        self.file_arrow = arrow_schema(without_partition_column(schema.layout, key), schema.schema_id, schema.version)
         self.open: dict[str, pq.ParquetWriter] = {}  # in order of last use
         self.parts: dict[str, int] = {}
         self.buffers: dict[str, list[pa.RecordBatch]] = {}
@@ -202,7 +204,7 @@ class ParquetDatasetWriter(EncodingWriter):
 
     def write_encoded(self, encoded: tuple[bytes, list[str]], keep: Sequence[bool]) -> int:
         serialized, keys = encoded
-        batch = pa.ipc.read_record_batch(pa.py_buffer(serialized), self.arrow)
+        batch = pa.ipc.read_record_batch(pa.py_buffer(serialized), self.arrow).drop_columns(self.in_path_only)
         rows = kept(range(len(keep)), keep)
         groups: dict[str, list[int]] = {}
         for index in rows:
@@ -223,7 +225,7 @@ class ParquetDatasetWriter(EncodingWriter):
         writer = self.open.pop(key, None) or self._new_file(key)
         self.open[key] = writer  # most recently used last
         writer.write_table(
-            pa.Table.from_batches(batches, schema=self.arrow), row_group_size=self.options.row_group_size
+            pa.Table.from_batches(batches, schema=self.file_arrow), row_group_size=self.options.row_group_size
         )
 
     def _new_file(self, key: str) -> pq.ParquetWriter:
@@ -234,7 +236,7 @@ class ParquetDatasetWriter(EncodingWriter):
         self.parts[key] = part
         directory = self.root / f"{quote(self.column, safe='')}={key}"
         directory.mkdir(exist_ok=True)
-        return _file_writer(os.fspath(directory / f"part-{part}.parquet"), self.arrow, self.options)
+        return _file_writer(os.fspath(directory / f"part-{part}.parquet"), self.file_arrow, self.options)
 
     def close(self) -> None:
         for key in list(self.buffers):
@@ -254,37 +256,3 @@ def _abandon(writer: pq.ParquetWriter) -> None:
     if writer.file_handle is not None:
         with contextlib.suppress(OSError):  # a full disk fails the flush too; the file is deleted anyway
             writer.file_handle.close()
-
-
-def partition_key(layout: Field, column: str) -> PartitionKey:
-    """What puts a record in its partition; WriterError for a column that cannot partition."""
-    if column == "published_date":
-        if layout.child("publishedDateTime") is None:
-            raise WriterError("published_date is derived from publishedDateTime, which this schema does not have")
-        return PartitionKey(column, derived=True)
-    field = layout.child(column)
-    if field is None or field.kind not in ("string", "integer", "boolean"):
-        choices = [
-            *DERIVED_PARTITIONS,
-            *(f.name for f in layout.children if f.kind in ("string", "integer", "boolean")),
-        ]
-        raise WriterError(f"cannot partition by {column!r}: choose one of {', '.join(choices)}")
-    return PartitionKey(column, derived=False)
-
-
-@dataclass(frozen=True, slots=True)
-class PartitionKey:
-    """A record -> its partition directory's value, URI-encoded as Hive does."""
-
-    column: str
-    derived: bool  # published_date, from publishedDateTime
-
-    def __call__(self, record: dict[str, Any]) -> str:
-        if self.derived:
-            return parse_timestamp(record["publishedDateTime"]).date().isoformat()
-        value = record.get(self.column)
-        if value is None:
-            return "__HIVE_DEFAULT_PARTITION__"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return quote(str(value), safe="")
