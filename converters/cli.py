@@ -86,9 +86,17 @@ def _one_of(choices: Iterable[str]) -> Callable[[str | None], str | None]:
 
 def _size(text: str) -> int:
     try:
-        return parse_size(text)
+        size = parse_size(text)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
+    if size < 1:
+        raise typer.BadParameter(f"{text!r} is no room for any file: give at least 1 byte")
+    return size
+
+
+def _checked_size(text: str) -> str:
+    _size(text)
+    return text
 
 
 class _Display:
@@ -213,7 +221,14 @@ Include = Annotated[
         help=f"File-name pattern to look for in directories; repeatable (default: {' '.join(DEFAULT_PATTERNS)}).",
     ),
 ]
-MaxFileSize = Annotated[str, typer.Option("--max-file-size", help="Larger files are errors; units K, M, G.")]
+MaxFileSize = Annotated[
+    str,
+    typer.Option(
+        "--max-file-size",
+        callback=_checked_size,  # checked as it is parsed, so that the message names the option
+        help="Larger files are errors; units K, M, G.",
+    ),
+]
 AllowDuplicateUrls = Annotated[
     bool, typer.Option("--allow-duplicate-urls", help="Do not report two files with the same top-level webUrl.")
 ]
@@ -336,6 +351,9 @@ def export(
     build_date: Annotated[
         str | None, typer.Option("--build-date", help="RSS: lastBuildDate, RFC 3339 (default: the newest item's).")
     ] = None,
+    language: Annotated[
+        str | None, typer.Option("--language", metavar="TAG", help="RSS: the channel's language, such as en-us.")
+    ] = None,
     overwrite: Annotated[
         bool,
         typer.Option(
@@ -364,6 +382,7 @@ def export(
         feed_url=feed_url,
         limit=limit,
         build_date=build_date,
+        language=language,
     )
     display = _stderr_display(report, color, progress)
     # A full disk, a failing device: the output was discarded, never half-written.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,7 +18,7 @@ from typing import Any, Literal
 from converters.check import STDIN_NAME, CheckOptions, Summary, check_paths, record_text
 from converters.findings import FileResult
 from converters.inputs import input_format
-from converters.layout import article_layout
+from converters.layout import record_layout
 from converters.output import STDOUT, AtomicOutput, OutputError, refuse_inputs_as_outputs
 from converters.report.base import plural
 from converters.schema import load_schema, schema_identity
@@ -33,6 +34,7 @@ class ExportSummary:
     rejected: int = 0
     size: int = 0  # bytes written
     committed: bool = False
+    target_existed: bool = False  # so that a run that wrote nothing can say what became of the target
 
     @property
     def seconds(self) -> float:
@@ -69,10 +71,16 @@ def export(
     refuse_inputs_as_outputs([target, rejects], paths)
     schema = load_schema(check.schema_path)
     schema_id, version = schema_identity(schema)
-    info = SchemaInfo(article_layout(schema), schema_id, version)
+    layout = record_layout(schema)
+    if not layout.children and writer_class.needs_properties:
+        raise WriterError(
+            f"{format_name} takes its fields from the schema's properties, and this schema has none: "
+            "add properties, or export to json or jsonl, which need none"
+        )
+    info = SchemaInfo(layout, schema_id, version)
     check = replace(check, keep_records=True, encode=writer_class.encoder(info, options))
 
-    summary = ExportSummary()
+    summary = ExportSummary(target_existed=target != STDOUT and os.path.lexists(target))
     with AtomicOutput(target, directory=writer_class.writes_directory(options), overwrite=overwrite) as output:
         if target == STDOUT and not writer_class.text and sys.stdout.isatty():
             raise OutputError(f"{format_name} is binary: redirect it, or give a file with -o")
@@ -101,18 +109,25 @@ def export_summary_line(summary: ExportSummary, target: str) -> str:
     if checked.stopped:
         return (
             f"nothing written: stopped at the error limit after {plural(checked.errors, 'error')} "
-            f"in {plural(checked.checked, 'file')}; {target} is unchanged"
+            f"in {plural(checked.checked, 'file')}; {_untouched(summary, target)}"
         )
     if not summary.committed:
+        verb = "is" if checked.invalid == 1 else "are"
         return (
-            f"nothing written: {checked.invalid:,} of {checked.checked:,} files are invalid "
-            f"({checked.errors:,} errors); {target} is unchanged"
+            f"nothing written: {checked.invalid:,} of {plural(checked.checked, 'file')} {verb} invalid "
+            f"({plural(checked.errors, 'error')}); {_untouched(summary, target)}"
         )
     where = "standard output" if target == STDOUT else target
     return (
-        f"wrote {summary.written:,} records to {where} ({_human_size(summary.size)}); "
-        f"{summary.rejected:,} rejected; {checked.checked:,} files in {summary.seconds:.2f} s"
+        f"wrote {plural(summary.written, 'record')} to {where} ({_human_size(summary.size)}); "
+        f"{summary.rejected:,} rejected; {plural(checked.checked, 'file')} in {summary.seconds:.2f} s"
     )
+
+
+def _untouched(summary: ExportSummary, target: str) -> str:
+    if target == STDOUT:
+        return "nothing went to standard output"
+    return f"{target} is unchanged" if summary.target_existed else f"{target} was not created"
 
 
 def _human_size(size: int) -> str:
@@ -166,9 +181,9 @@ class _Rejects:
         raw = result.raw if result.raw is not None else self._raw_of_passed(result)
         try:
             line["raw"] = raw.decode("utf-8") if raw is not None else None
-        except UnicodeDecodeError:  # kept byte for byte all the same
-            line["raw"] = None
-            line["raw_base64"] = base64.b64encode(raw).decode("ascii") if raw is not None else None
+        except UnicodeDecodeError:  # kept byte for byte all the same, in place of `raw`
+            assert raw is not None
+            line["raw_base64"] = base64.b64encode(raw).decode("ascii")
         self.stream.write(json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n")
 
     def _raw_of_passed(self, result: FileResult) -> bytes | None:

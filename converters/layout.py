@@ -49,6 +49,15 @@ def article_layout(schema: dict[str, Any]) -> Field:
     return root
 
 
+def record_layout(schema: dict[str, Any]) -> Field:
+    """article_layout(), but a schema that leaves the record untyped (`{"type": "object"}`, or no
+    `type`) gives an object with no properties: its records can still be exported as JSON."""
+    node = _resolve(schema, schema)
+    if "properties" not in node and node.get("type", "object") in ("object", ["object"]):
+        return Field("", "object", str(node.get("title", "")), str(node.get("description", "")))
+    return article_layout(schema)
+
+
 def _resolve(node: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     """Follow a local `$ref`, keeping the referring node's own keywords (title, description)."""
     reference = node.get("$ref")

@@ -140,8 +140,16 @@ def test_unreadable_file_is_an_error_not_a_crash(run_cli: RunCli, corpus: Path) 
 
 
 def test_color(run_cli: RunCli, mixed: Path) -> None:
-    assert "\033[" in run_cli("validate", str(mixed), "--color", "always").stdout
-    assert "\033[" not in run_cli("validate", str(mixed), "--color", "never").stdout
+    coloured = run_cli("validate", str(mixed), "--color", "always").stdout
+    plain = run_cli("validate", str(mixed), "--color", "never").stdout
+    assert "\033[" not in plain
+    timing = re.compile(r" in [0-9.]+ s$", re.MULTILINE)
+    assert timing.sub("", re.sub("\033\\[[0-9;]*m", "", coloured)) == timing.sub("", plain)  # only colour added
+    error_lines = [line for line in coloured.splitlines() if "[" in line and "warning: " not in line][:-1]
+    assert error_lines
+    for line in error_lines:
+        assert re.search("\033\\[31m\\[[A-Za-z0-9-]+\\]\033\\[0m$", line), line  # the keyword in red
+    assert not re.search("\033\\[[0-9;]*m\033\\[0m", coloured)  # no empty coloured span
 
 
 @pytest.mark.parametrize(
@@ -269,3 +277,17 @@ def test_a_run_that_stays_under_max_errors_is_complete(run_cli: RunCli, mixed: P
     limited = run_cli("validate", str(mixed), "-f", "json", "--max-errors", "1000")
     assert limited.stdout == everything.stdout
     assert "stopped" not in json.loads(limited.stdout)
+
+
+@pytest.mark.parametrize("size", ["1X", "0", "-5"])
+@pytest.mark.parametrize("command", ["validate", "export", "load"])
+def test_a_bad_max_file_size_names_the_option(run_cli: RunCli, tmp_path: Path, command: str, size: str) -> None:
+    extra = {
+        "validate": [],
+        "export": ["-o", str(tmp_path / "o.jsonl")],
+        "load": ["--into", str(tmp_path / "w.duckdb")],
+    }
+    result = run_cli(command, "examples", *extra[command], "--max-file-size", size)
+    assert result.exit_code == 2
+    assert "Invalid value for '--max-file-size'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -102,3 +102,8 @@ def test_the_readme_load_example_runs_twice_with_the_same_row_count(run_cli: Run
     assert _TIMING.sub("", "".join(o.stderr for o in outputs)) == _TIMING.sub("", shown)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
         assert connection.execute("SELECT count(*) FROM articles").fetchone() == (2,)
+
+
+def test_the_license_file_is_the_one_pyproject_names() -> None:
+    assert 'license = "MIT"' in (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert (REPO / "LICENSE").read_text(encoding="utf-8").startswith("MIT License\n")

@@ -149,14 +149,25 @@ _CSV_TEXT = st.text(st.sampled_from([*',"\r\n ab', "é", "北", "\x00", "\t", "'
 
 
 @settings(max_examples=500, deadline=None, derandomize=True)
-@given(fields=st.lists(_CSV_TEXT, min_size=1, max_size=5))
-def test_a_csv_line_is_what_the_csv_module_writes_and_reads_back(fields: list[str]) -> None:
-    """csv_line() stands in for csv.writer, for speed: the same bytes, and csv.reader returns the fields."""
-    expected = io.StringIO()
-    csv.writer(expected, lineterminator="\r\n").writerow(fields)
+@given(fields=st.lists(_CSV_TEXT | st.none(), min_size=1, max_size=5))
+def test_a_csv_line_is_what_the_csv_module_writes_and_reads_back(fields: list[str | None]) -> None:
+    """csv_line() stands in for csv.writer, for speed: the same bytes for every field that is not empty,
+    a null as an empty field and an empty string as `""`; csv.reader returns the fields."""
     line = csv_line(fields)
-    assert line == expected.getvalue().encode("utf-8")
-    assert next(csv.reader(io.StringIO(line.decode("utf-8"), newline=""))) == fields
+    if len(fields) > 1:
+        expected = ",".join(_csv_writer_field(field) for field in fields) + "\r\n"
+        assert line == expected.encode("utf-8")
+    assert next(csv.reader(io.StringIO(line.decode("utf-8"), newline=""))) == [field or "" for field in fields]
+
+
+def _csv_writer_field(field: str | None) -> str:
+    if field is None:
+        return ""
+    if field == "":
+        return '""'
+    written = io.StringIO()
+    csv.writer(written, lineterminator="\r\n").writerow([field, "x"])  # two fields: no special case for one
+    return written.getvalue().removesuffix(",x\r\n")
 
 
 def test_escape_formulas(run_cli: RunCli, tmp_path: Path) -> None:
@@ -285,6 +296,21 @@ def test_fail_leaves_an_existing_output_byte_for_byte(run_cli: RunCli, half_bad:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out.jsonl"]  # no temporary file left
 
 
+def test_summaries_count_in_words_and_say_what_became_of_the_output(run_cli: RunCli, tmp_path: Path) -> None:
+    out = tmp_path / "one.jsonl"
+    written = run_cli("export", str(SEEDS[0]), "-o", str(out))
+    assert f"wrote 1 record to {out} (" in written.stderr
+    assert "; 1 file in " in written.stderr
+    bad = tmp_path / "bad.md"
+    bad.write_text("---\ntitle: [\n---\n", encoding="utf-8")
+    missing = tmp_path / "never.jsonl"
+    refused = run_cli("export", str(bad), "-o", str(missing))
+    assert f"nothing written: 1 of 1 file is invalid (1 error); {missing} was not created" in refused.stderr
+    assert not missing.exists()
+    kept = run_cli("export", str(bad), "-o", str(out))
+    assert f"; {out} is unchanged" in kept.stderr
+
+
 def test_skip_writes_the_valid_and_keeps_every_rejected_document(
     run_cli: RunCli, half_bad: Path, tmp_path: Path
 ) -> None:
@@ -296,7 +322,7 @@ def test_skip_writes_the_valid_and_keeps_every_rejected_document(
     assert [line["file"] for line in lines] == [str(half_bad / "bad.md"), str(half_bad / "latin1.md")]
     assert lines[0]["raw"] == (half_bad / "bad.md").read_text(encoding="utf-8")
     assert lines[0]["errors"][0]["keyword"] == "yaml"
-    assert lines[1]["raw"] is None
+    assert "raw" not in lines[1]  # raw_base64 instead, as the README says
     assert base64.b64decode(lines[1]["raw_base64"]) == (half_bad / "latin1.md").read_bytes()
     assert "2 rejected" in result.stderr
 
@@ -508,3 +534,22 @@ def test_an_export_stopped_by_max_errors_writes_nothing(run_cli: RunCli, half_ba
     assert "nothing written: stopped at the error limit after 1 error in 3 files" in result.stderr
     assert out.read_bytes() == b"previous export\n"
     assert not rejects.exists()
+
+
+@pytest.mark.parametrize("schema", [{"type": "object"}, {}], ids=["object", "empty"])
+def test_a_schema_without_properties_exports_json_and_refuses_the_formats_that_need_columns(
+    run_cli: RunCli, tmp_path: Path, schema: dict[str, Any]
+) -> None:
+    schema_file = tmp_path / "untyped.json"
+    schema_file.write_text(json.dumps(schema), encoding="utf-8")
+    assert run_cli("validate", str(CORPUS), "--schema", str(schema_file)).exit_code == 0
+    _export(run_cli, "--schema", str(schema_file), "-o", str(tmp_path / "out.jsonl"))
+    exported = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert exported == _records()
+    _export(run_cli, "--schema", str(schema_file), "-o", str(tmp_path / "out.json"))
+    assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8")) == _records()
+    for name in ("out.csv", "out.parquet", "out.rss"):
+        result = run_cli("export", str(CORPUS), "--schema", str(schema_file), "-o", str(tmp_path / name))
+        assert result.exit_code == 2
+        assert "this schema has none: add properties, or export to json or jsonl" in result.stderr
+        assert not (tmp_path / name).exists()

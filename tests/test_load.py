@@ -252,3 +252,50 @@ def test_a_missing_driver_names_the_extra_to_install(
     assert result.exit_code == 2
     assert "the duckdb driver is not installed: pip install 'articles[duckdb]'" in result.stderr
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_csv_keeps_an_empty_string_apart_from_a_null(target: Target, run_cli: RunCli, tmp_path: Path) -> None:
+    """In the golden corpus, the offsets-and-nulls article has `excerpt: ""` and `ampWebUrl: null`."""
+    out = tmp_path / "articles.csv"
+    assert run_cli("export", str(CORPUS), "-o", str(out)).exit_code == 0
+    header = out.read_bytes().split(b"\r\n", 1)[0].decode("utf-8").split(",")
+    url = "https://example.org/news/offsets"
+    if target.backend == "duckdb":
+        source = f"read_csv('{out}', header = true, all_varchar = true, allow_quoted_nulls = false)"
+        local = duckdb.connect()
+        rows = local.execute(f"""SELECT excerpt, "ampWebUrl" FROM {source} WHERE "webUrl" = '{url}'""")
+        assert rows.fetchall() == [("", None)]
+        default = f"read_csv('{out}', header = true)"
+        loose = local.execute(f"""SELECT excerpt FROM {default} WHERE "webUrl" = '{url}'""")
+        assert loose.fetchall() == [(None,)]  # DuckDB's default reads a quoted "" as NULL: the README says so
+        return
+    import psycopg
+
+    columns = ", ".join(f'"{name}" text' for name in header)
+    with psycopg.connect(target.location) as connection:
+        connection.execute(f'CREATE TABLE "{target.table}" ({columns})'.encode())
+        with connection.cursor().copy(f'COPY "{target.table}" FROM STDIN (FORMAT csv, HEADER true)'.encode()) as copy:
+            copy.write(out.read_bytes())
+    assert target.query(f"""SELECT excerpt, "ampWebUrl" FROM THE_TABLE WHERE "webUrl" = '{url}'""") == [("", None)]
+    assert target.count() == len(_records())
+
+
+def test_a_qualified_table_name_creates_its_schema(target: Target, run_cli: RunCli) -> None:
+    schema = f"raw_{uuid.uuid4().hex[:8]}"
+    qualified = Target(target.backend, target.location, f"{schema}.news")
+    result = run_cli("load", str(CORPUS), "--into", target.location, "--table", qualified.table)
+    assert result.exit_code == 0, result.stderr
+    rows = target.query(f'SELECT count(*) FROM "{schema}"."news"')
+    assert rows == [(len(_records()),)]
+    if target.backend == "postgres":
+        target.query(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.mark.parametrize("table", ["raw.news.more", "bad name", "1st", "raw.", "x" * 64, 'a"b'])
+def test_a_table_name_that_is_not_an_identifier_is_a_usage_error(run_cli: RunCli, tmp_path: Path, table: str) -> None:
+    result = run_cli("load", str(CORPUS), "--into", str(tmp_path / "w.duckdb"), "--table", table)
+    assert result.exit_code == 2
+    assert f"--table {table!r} is not a table name: give NAME or SCHEMA.NAME" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+    schema_result = run_cli("schema", "--format", "sql", "--table", table)
+    assert schema_result.exit_code == 2

@@ -126,3 +126,30 @@ def test_the_feed_is_deterministic(run_cli: RunCli, tmp_path: Path, name: str) -
         folder.mkdir()
         assert run_cli("export", str(CORPUS), "-o", str(folder / name)).exit_code == 0
     assert (first / name).read_bytes() == (second / name).read_bytes()
+
+
+def test_guids_are_unique_when_webUrls_repeat(run_cli: RunCli, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    seed = SEEDS[0].read_text(encoding="utf-8")
+    for name, date in [("a.md", "2023-08-01"), ("b.md", "2023-08-03"), ("c.md", "2023-08-02")]:
+        (corpus / name).write_text(seed.replace("2023-08-02", date, 1), encoding="utf-8")
+    out, feed = _feed(run_cli, tmp_path / ".", "--allow-duplicate-urls", source=corpus)
+    guids = [(g.get("isPermaLink"), g.text) for g in etree.parse(str(out)).getroot().findall("channel/item/guid")]
+    url = feed.entries[0].link
+    # Newest first (b, c, a); a comes first in input order and keeps the permalink.
+    assert guids == [("false", f"{url}#2"), ("false", f"{url}#3"), ("true", url)]
+    assert len({e.id for e in feed.entries}) == 3
+    limited, _ = _feed(run_cli, tmp_path / ".", "--allow-duplicate-urls", "--limit", "2", source=corpus)
+    assert [g.text for g in etree.parse(str(limited)).getroot().findall("channel/item/guid")] == [url, f"{url}#2"]
+
+
+def test_language_is_the_channels(run_cli: RunCli, tmp_path: Path) -> None:
+    out, feed = _feed(run_cli, tmp_path, "--language", "en-us")
+    assert feed.feed.language == "en-us"
+    assert etree.parse(str(out)).getroot().findtext("channel/language") == "en-us"
+    _, without = _feed(run_cli, tmp_path)
+    assert "language" not in without.feed
+    result = run_cli("export", str(CORPUS), "-o", str(tmp_path / "f.rss"), "--language", "english please")
+    assert result.exit_code == 2
+    assert "--language must be a language tag such as en or en-us, not 'english please'" in result.stderr

@@ -66,13 +66,13 @@ def test_the_duckdb_ddl_runs_and_takes_the_parquet_file_as_is(run_cli: RunCli, e
     assert connection.execute("SELECT count(*) FROM articles").fetchone() == (len(list(CORPUS.iterdir())),)
 
 
-def test_sql_table_names_are_quoted_and_may_be_qualified(run_cli: RunCli) -> None:
-    ddl = _schema(run_cli, "--format", "sql", "--dialect", "duckdb", "--table", 'raw.my "articles"')
-    assert ddl.startswith('CREATE TABLE IF NOT EXISTS "raw"."my ""articles""" (')
+def test_sql_table_names_are_quoted_and_a_qualified_one_creates_its_schema(run_cli: RunCli) -> None:
+    ddl = _schema(run_cli, "--format", "sql", "--dialect", "duckdb", "--table", "raw.select")
+    assert ddl.startswith('CREATE SCHEMA IF NOT EXISTS "raw";\nCREATE TABLE IF NOT EXISTS "raw"."select" (')
     connection = duckdb.connect()
-    connection.execute("CREATE SCHEMA raw")
     connection.execute(ddl)
-    assert connection.execute('SELECT count(*) FROM raw."my ""articles"""').fetchone() == (0,)
+    connection.execute(ddl)  # both statements can run again
+    assert connection.execute('SELECT count(*) FROM raw."select"').fetchone() == (0,)
 
 
 def test_dialect_without_sql_is_a_usage_error(run_cli: RunCli) -> None:

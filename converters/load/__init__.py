@@ -31,6 +31,7 @@ from converters.registry import import_named
 from converters.report.base import plural
 from converters.schema import load_schema
 from converters.tables import DEFAULT_TABLE
+from converters.tables.sql import table_parts
 
 
 class LoadError(Exception):
@@ -108,6 +109,7 @@ def load(
     if check.allow_duplicate_urls:
         raise LoadError(f"a load is keyed by {KEY_FIELD}: duplicates cannot be allowed")
     backend = backend_for(target)
+    table_parts(table)  # a name that is not NAME or SCHEMA.NAME: refused before anything is read
     refuse_inputs_as_outputs([target] if backend.local else [], paths)
     try:
         loader = backend.load()

@@ -6,7 +6,7 @@ from converters.check import Summary
 from converters.findings import FileResult, Finding
 from converters.report.base import Reporter, location, plain_line, summary_line
 
-_RED, _YELLOW, _GREEN, _BOLD, _DIM, _RESET = "\033[31m", "\033[33m", "\033[32m", "\033[1m", "\033[2m", "\033[0m"
+_RED, _YELLOW, _GREEN, _BOLD, _RESET = "\033[31m", "\033[33m", "\033[32m", "\033[1m", "\033[0m"
 
 
 class TextReporter(Reporter):
@@ -30,7 +30,9 @@ class TextReporter(Reporter):
         if not self.color:
             return plain_line(finding, label)
         pointer = f"{finding.pointer}: " if finding.pointer else ""
+        tinted_label = f"{tint}{label}{_RESET}" if label else ""
+        # The keyword carries the colour, as ruff colours its rule code: an error has no label to colour.
         return (
-            f"{_BOLD}{location(finding)}{_RESET}: {tint}{label}{_RESET}{pointer}{finding.message} "
-            f"{_DIM}[{finding.keyword}]{_RESET}"
+            f"{_BOLD}{location(finding)}{_RESET}: {tinted_label}{pointer}{finding.message} "
+            f"{tint}[{finding.keyword}]{_RESET}"
         )

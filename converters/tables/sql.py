@@ -17,6 +17,7 @@ validation), but the key, webUrl, which is the primary key.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -97,7 +98,10 @@ DIALECTS: dict[str, Dialect] = {
 
 
 def create_table(layout: Field, table: str, dialect: Dialect) -> str:
-    """`CREATE TABLE IF NOT EXISTS`, one column per top-level field, in schema order."""
+    """`CREATE TABLE IF NOT EXISTS`, one column per top-level field, in schema order; a qualified
+    name (`raw.articles`) creates its schema first."""
+    parts = table_parts(table)
+    create_schema = f"CREATE SCHEMA IF NOT EXISTS {dialect.identifier(parts[0])};\n" if len(parts) == 2 else ""
     key = layout.child(KEY_FIELD)
     lines = []
     for field in layout.children:
@@ -107,9 +111,33 @@ def create_table(layout: Field, table: str, dialect: Dialect) -> str:
         lines.append(line)
     if key is not None:
         lines.append("  " + dialect.primary_key.format(dialect.identifier(key.name)))
-    return f"CREATE TABLE IF NOT EXISTS {qualified_name(table, dialect)} (\n" + ",\n".join(lines) + "\n);\n"
+    return (
+        f"{create_schema}CREATE TABLE IF NOT EXISTS {qualified_name(table, dialect)} (\n" + ",\n".join(lines) + "\n);\n"
+    )
+
+
+# A name every engine takes unquoted: a letter or _, then letters, digits or _; PostgreSQL keeps 63 bytes.
+_IDENTIFIER = re.compile(r"[^\W\d]\w*")
+_MAX_IDENTIFIER_BYTES = 63
+
+
+class TableNameError(LayoutError):
+    """A --table that is not NAME or SCHEMA.NAME: a usage error."""
+
+
+def table_parts(table: str) -> list[str]:
+    """`raw.articles` -> ["raw", "articles"]; TableNameError for anything but NAME or SCHEMA.NAME."""
+    parts = table.split(".")
+    if len(parts) > 2 or not all(
+        _IDENTIFIER.fullmatch(part) and len(part.encode("utf-8")) <= _MAX_IDENTIFIER_BYTES for part in parts
+    ):
+        raise TableNameError(
+            f"--table {table!r} is not a table name: give NAME or SCHEMA.NAME, each a letter or _ followed by "
+            f"letters, digits or _, at most {_MAX_IDENTIFIER_BYTES} bytes"
+        )
+    return parts
 
 
 def qualified_name(table: str, dialect: Dialect) -> str:
-    """`raw.articles` -> `"raw"."articles"`: each part quoted, so any name is safe in SQL."""
-    return ".".join(dialect.identifier(part) for part in table.split("."))
+    """`raw.articles` -> `"raw"."articles"`: each part quoted as well, so no name is read as a keyword."""
+    return ".".join(dialect.identifier(part) for part in table_parts(table))

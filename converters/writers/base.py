@@ -31,6 +31,7 @@ class ExportOptions:
     feed_url: str | None = None
     limit: int | None = None
     build_date: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,7 @@ class Writer(ABC):
     """
 
     text: ClassVar[bool] = True  # text formats may go to stdout
+    needs_properties: ClassVar[bool] = True  # columns come from the schema's properties; JSON needs none
 
     def __init__(self, target: BinaryIO | Path, schema: SchemaInfo, options: ExportOptions) -> None:
         self.schema = schema

@@ -2,7 +2,10 @@
 
 Nested objects flatten into `parent__child` columns (SQL-safe in every
 warehouse); arrays and untyped values go into one cell each as JSON text, so
-nothing is lost. Booleans are `true`/`false`; null and absent are empty cells.
+nothing is lost. Booleans are `true`/`false`. A null (or absent) value is an
+empty unquoted field and an empty string is `""`, so the two stay apart in
+readers that tell them apart: PostgreSQL's COPY (FORMAT csv) does by default,
+DuckDB with `allow_quoted_nulls = false`.
 """
 
 from __future__ import annotations
@@ -55,9 +58,10 @@ def lookup(record: dict[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-def cell(value: Any, column: Column, escape_formulas: bool) -> str:
+def cell(value: Any, column: Column, escape_formulas: bool) -> str | None:
+    """The field's text; None for a null, which csv_line() writes apart from an empty string."""
     if value is None:
-        return ""
+        return None
     if value is True or value is False:
         return "true" if value else "false"
     if isinstance(value, str):
@@ -74,21 +78,25 @@ def _json(value: Any) -> str:
     return compact_json(value).decode("utf-8")
 
 
-def csv_line(fields: Sequence[str]) -> bytes:
-    """One CSV record, UTF-8, as csv.writer writes it with `lineterminator="\\r\\n"` (RFC 4180).
+def csv_line(fields: Sequence[str | None]) -> bytes:
+    """One CSV record, UTF-8, as csv.writer writes it with `lineterminator="\\r\\n"` (RFC 4180),
+    but for empty strings.
 
     A field is quoted when it holds a comma, a double quote or a line break,
-    and its double quotes are doubled. A record of one empty field is `""`,
-    so that it is not read as a blank line. Made here rather than by
-    csv.writer, which looks at a field one character at a time: for an
-    article of about 3 KB, a third of the time.
+    and its double quotes are doubled. None (a null) is an empty field, and
+    an empty string is `""`. A record of one field is never a blank line,
+    which readers skip. Made here
+    rather than by csv.writer, which looks at a field one character at a
+    time: for an article of about 3 KB, a third of the time.
     """
     if len(fields) == 1 and not fields[0]:
         return b'""\r\n'
     return (",".join([_quoted(text) for text in fields]) + "\r\n").encode("utf-8")
 
 
-def _quoted(text: str) -> str:
+def _quoted(text: str | None) -> str:
+    if not text:
+        return "" if text is None else '""'
     if '"' in text:
         return '"' + text.replace('"', '""') + '"'
     if "," in text or "\n" in text or "\r" in text:

@@ -54,12 +54,16 @@ def _indented(record: dict[str, Any], indent: int) -> bytes:
 
 
 class JsonLinesWriter(LineWriter):
+    needs_properties = False
+
     @classmethod
     def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Encoder:
         return Encoder(functools.partial(record_text, order=schema_order(schema.layout), indent=None, lines=True))
 
 
 class JsonWriter(EncodingWriter):
+    needs_properties = False
+
     def __init__(self, target: BinaryIO | Path, schema: SchemaInfo, options: ExportOptions) -> None:
         super().__init__(target, schema, options)
         assert not isinstance(target, Path)

@@ -7,6 +7,11 @@ lastBuildDate is the newest item's date unless --build-date says otherwise.
 
 Items must be sorted by date, so they are held in memory: all of them, or with
 --limit only the newest N (a heap).
+
+Every guid in a feed is unique, as feed validators require, even when
+--allow-duplicate-urls lets two items share a webUrl: the first of them in
+input order keeps the webUrl as its permalink guid, and each later one gets
+`WEBURL#N` (its N-th occurrence in the feed), which is not a permalink.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from converters.writers.base import ExportOptions, SchemaInfo, Writer, WriterErr
 ATOM = "http://www.w3.org/2005/Atom"
 MEDIA = "http://search.yahoo.com/mrss/"
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# RSS 2.0's <language>: a language tag such as en, en-us or pt-BR (RFC 5646's shape, without its registry).
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 
 
 def _text(value: Any) -> str:
@@ -56,6 +63,8 @@ class _Item:
 class RssWriter(Writer):
     @classmethod
     def check_options(cls, options: ExportOptions) -> None:
+        if options.language is not None and not _LANGUAGE.fullmatch(options.language):
+            raise WriterError(f"--language must be a language tag such as en or en-us, not {options.language!r}")
         if options.build_date is not None:
             try:
                 parse_timestamp(options.build_date)
@@ -94,9 +103,9 @@ class RssWriter(Writer):
         write(f'<rss version="2.0" xmlns:atom={_attr(ATOM)} xmlns:media={_attr(MEDIA)}>\n<channel>\n')
         for line in self._channel(items):
             write(f"  {line}\n")
-        for item in items:
+        for item, guid in zip(items, _unique_guids(items), strict=True):
             write("  <item>\n")
-            for line in _item_lines(item.record, item.published):
+            for line in _item_lines(item.record, item.published, guid):
                 write(f"    {line}\n")
             write("  </item>\n")
         write("</channel>\n</rss>\n")
@@ -112,6 +121,8 @@ class RssWriter(Writer):
             f"<link>{_text(link)}</link>",
             f"<description>{_text(options.description or title)}</description>",
         ]
+        if options.language:
+            lines.append(f"<language>{_text(options.language)}</language>")
         if options.feed_url:
             lines.append(f'<atom:link href={_attr(options.feed_url)} rel="self" type="application/rss+xml"/>')
         built = parse_timestamp(options.build_date) if options.build_date else (items[0].published if items else None)
@@ -126,14 +137,32 @@ def _site(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/"
 
 
-def _item_lines(record: dict[str, Any], published: datetime) -> list[str]:
+def _unique_guids(items: list[_Item]) -> list[str]:
+    """Each item's <guid> element: its webUrl, or `webUrl#N` for the N-th item of the feed with that webUrl."""
+    seen: dict[str, int] = {}
+    occurrence: dict[int, int] = {}
+    for item in sorted(items, key=lambda i: i.order):  # input order, so the same input gives the same guids
+        url = item.record["webUrl"]
+        seen[url] = occurrence[item.order] = seen.get(url, 0) + 1
+    guids = []
+    for item in items:
+        url, n = item.record["webUrl"], occurrence[item.order]
+        guids.append(
+            f'<guid isPermaLink="true">{_text(url)}</guid>'
+            if n == 1
+            else f'<guid isPermaLink="false">{_text(f"{url}#{n}")}</guid>'
+        )
+    return guids
+
+
+def _item_lines(record: dict[str, Any], published: datetime, guid: str) -> list[str]:
     url = record["webUrl"]
     lines = [
         f"<title>{_text(record['title'])}</title>",
         f"<link>{_text(url)}</link>",
         f"<description>{_text(record.get('excerpt', ''))}</description>",
         f"<pubDate>{_rfc822(published)}</pubDate>",
-        f'<guid isPermaLink="true">{_text(url)}</guid>',
+        guid,
     ]
     for category in [record.get("category"), *(record.get("topics") or [])]:
         if category:
