@@ -201,6 +201,14 @@ def _check_options(
     )
 
 
+Overwrite = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace an existing output (OUT, --rejects) that articles did not write, or that changed since; "
+        "a directory output is deleted whole.",
+    ),
+]
 SchemaOption = Annotated[
     Path | None,
     typer.Option(
@@ -354,13 +362,7 @@ def export(
     language: Annotated[
         str | None, typer.Option("--language", metavar="TAG", help="RSS: the channel's language, such as en-us.")
     ] = None,
-    overwrite: Annotated[
-        bool,
-        typer.Option(
-            "--overwrite",
-            help="Replace OUT even when it is a directory that articles did not write: everything in it is deleted.",
-        ),
-    ] = False,
+    overwrite: Overwrite = False,
     color: Color = "auto",
     progress: ShowProgress = True,
 ) -> None:
@@ -420,6 +422,7 @@ def load(
     on_invalid: OnInvalidOption = "fail",
     rejects: Rejects = None,
     report: ReportOption = "text",
+    overwrite: Overwrite = False,
     color: Color = "auto",
     progress: ShowProgress = True,
 ) -> None:
@@ -435,6 +438,7 @@ def load(
             on_invalid=_on_invalid(on_invalid),
             rejects=rejects,
             on_result=display.show,
+            overwrite=overwrite,
         )
     _finish(display, outcome.export.checked, load_summary_line(outcome, into, table), outcome.committed)
 

@@ -58,7 +58,7 @@ def export(
     With on_invalid="fail", any invalid file means nothing is written and an
     existing target is left as it was; with "skip", invalid files go to the
     `rejects` JSON Lines file instead. A run stopped by `check.max_errors`
-    writes nothing either way. A directory output replaces an existing
+    writes nothing either way. An output replaces an existing file or
     directory only when that is empty or an earlier output, unless `overwrite`.
     Raises OutputError, WriterError, InputError and SchemaError for usage
     problems, before reading or writing anything.
@@ -84,7 +84,7 @@ def export(
     with AtomicOutput(target, directory=writer_class.writes_directory(options), overwrite=overwrite) as output:
         if target == STDOUT and not writer_class.text and sys.stdout.isatty():
             raise OutputError(f"{format_name} is binary: redirect it, or give a file with -o")
-        with _Rejects(rejects, check.limits.max_file_size) as rejected:
+        with _Rejects(rejects, check.limits.max_file_size, overwrite) as rejected:
             destination = output.open_directory() if output.directory else output.open_file()
             writer = writer_class(destination, info, options)
             finished = False
@@ -170,9 +170,9 @@ def _run(
 class _Rejects:
     """The rejects file: JSON Lines of {file, errors, raw}, written atomically like the output."""
 
-    def __init__(self, target: str | None, max_size: int) -> None:
+    def __init__(self, target: str | None, max_size: int, overwrite: bool) -> None:
         self.max_size = max_size
-        self.output = AtomicOutput(target) if target is not None else None
+        self.output = AtomicOutput(target, overwrite=overwrite) if target is not None else None
         self.stream = self.output.open_file() if self.output is not None else None
 
     def add(self, result: FileResult) -> None:

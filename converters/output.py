@@ -3,6 +3,9 @@
 - A regular file is written to a hidden temporary file beside it, fsynced, and
   renamed over it only on success: a failed, interrupted or killed run leaves
   the old file byte for byte (at most a stray `.NAME.*.tmp` after a SIGKILL).
+  An existing file is replaced only when it is empty, or when articles wrote
+  it and it has not changed since (a stamp in an extended attribute, where
+  the file system keeps them), or when the caller says `overwrite`.
 - A directory output (a dataset, normalised tables) is built in a temporary
   directory beside it and swapped in on success, with a manifest naming the
   files it holds. An existing directory is replaced only when it is empty, or
@@ -79,6 +82,11 @@ class AtomicOutput:
                 )
         if not self.directory and os.path.isdir(self.target):
             raise OutputError(f"cannot write {self.target}: it is a directory")
+        if not self.directory and not self.overwrite and os.path.isfile(self.target) and not _ours(self.target):
+            raise OutputError(
+                f"{self.target} exists, and articles did not write it or it has changed since: "
+                "choose another name, or give --overwrite to replace it"
+            )
 
     def _is_special(self) -> bool:
         return _is_special_file(self.target)
@@ -124,6 +132,7 @@ class AtomicOutput:
         os.replace(self._temporary, self.target)
         self._temporary = None
         _fsync_directory(self._parent())
+        _stamp(self.target)
 
     def _commit_directory(self) -> None:
         assert self._temporary is not None
@@ -186,6 +195,30 @@ class AtomicOutput:
     ) -> None:
         if not self.committed:
             self.discard()
+
+
+# The size and modification time a file had when articles wrote it, kept with the file itself.
+_STAMP = "user.articles.output"
+
+
+def _stamp_of(path: str) -> bytes:
+    status = os.stat(path)
+    return f"{status.st_size}:{status.st_mtime_ns}".encode()
+
+
+def _stamp(path: str) -> None:
+    """Mark a file this run wrote. Where the file system keeps no extended attributes (or the
+    platform has no os.setxattr), nothing is marked, and replacing the file takes --overwrite."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setxattr(path, _STAMP, _stamp_of(path))
+
+
+def _ours(path: str) -> bool:
+    """Whether replacing the file loses nothing: it is empty, or articles wrote it and it is unchanged since."""
+    try:
+        return os.path.getsize(path) == 0 or os.getxattr(path, _STAMP) == _stamp_of(path)
+    except (OSError, AttributeError):
+        return False
 
 
 def _write_manifest(directory: str, files: list[str]) -> None:

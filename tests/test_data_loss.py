@@ -200,3 +200,51 @@ def test_a_sigkill_while_an_earlier_dataset_is_replaced_leaves_one_whole_and_our
         for stray in tmp_path.glob(".dataset.*"):  # a kill may leave a hidden temporary beside it, never in it
             subprocess.run(["rm", "-rf", str(stray)], check=True)
     assert "old" in outcomes
+
+
+@pytest.mark.parametrize("name", ["out.jsonl", "out.csv", "out.parquet", "feed.xml"])
+def test_a_file_of_someone_else_is_refused_and_an_earlier_export_replaced(
+    run_process: RunProcess, corpus: Path, tmp_path: Path, name: str
+) -> None:
+    out = tmp_path / name
+    out.write_bytes(b"my own notes\n")
+    _refused(run_process("export", str(corpus), "-o", str(out)), str(out), "--overwrite")
+    assert out.read_bytes() == b"my own notes\n"
+
+    assert run_process("export", str(corpus), "-o", str(out), "--overwrite").returncode == 0
+    first = out.read_bytes()
+    (corpus / SEEDS[0].name).unlink()
+    result = run_process("export", str(corpus), "-o", str(out))  # its own earlier output: no flag needed
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes() != first
+
+
+def test_an_earlier_export_edited_since_is_someone_elses(run_process: RunProcess, corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    assert run_process("export", str(corpus), "-o", str(out)).returncode == 0
+    with out.open("ab") as stream:
+        stream.write(b'{"added": "by hand"}\n')
+    edited = out.read_bytes()
+    _refused(run_process("export", str(corpus), "-o", str(out)), "has changed since", "--overwrite")
+    assert out.read_bytes() == edited
+
+
+def test_an_empty_file_may_be_replaced(run_process: RunProcess, corpus: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.touch()
+    assert run_process("export", str(corpus), "-o", str(out)).returncode == 0
+    assert out.read_bytes().count(b"\n") == len(SEEDS)
+
+
+@pytest.mark.parametrize("command", ["export", "load"])
+def test_a_rejects_file_of_someone_else_is_refused(
+    run_process: RunProcess, corpus: Path, tmp_path: Path, command: str
+) -> None:
+    rejects = tmp_path / "rejects.jsonl"
+    rejects.write_bytes(b"keep me\n")
+    target = ["-o", str(tmp_path / "out.jsonl")] if command == "export" else ["--into", str(tmp_path / "w.duckdb")]
+    arguments = [command, str(corpus), *target, "--on-invalid", "skip", "--rejects", str(rejects)]
+    _refused(run_process(*arguments), str(rejects), "--overwrite")
+    assert rejects.read_bytes() == b"keep me\n"
+    assert run_process(*arguments, "--overwrite").returncode == 0
+    assert run_process(*arguments).returncode == 0  # now its own

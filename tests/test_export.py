@@ -285,12 +285,18 @@ def half_bad(tmp_path: Path) -> Path:
     return corpus
 
 
+def _previous_export(run_cli: RunCli, out: Path) -> bytes:
+    """An earlier export of the first seed to `out`, which a later export may replace."""
+    assert run_cli("export", str(SEEDS[0]), "-o", str(out)).exit_code == 0
+    return out.read_bytes()
+
+
 def test_fail_leaves_an_existing_output_byte_for_byte(run_cli: RunCli, half_bad: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
-    out.write_bytes(b"previous export\n")
+    previous = _previous_export(run_cli, out)
     result = run_cli("export", str(half_bad), "-o", str(out))
     assert result.exit_code == 1
-    assert out.read_bytes() == b"previous export\n"
+    assert out.read_bytes() == previous
     assert f"{half_bad / 'bad.md'}:" in result.stderr  # errors reported as validate does
     assert "nothing written" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out.jsonl"]  # no temporary file left
@@ -526,13 +532,13 @@ def _written_urls(out: Path) -> list[str]:
 
 def test_an_export_stopped_by_max_errors_writes_nothing(run_cli: RunCli, half_bad: Path, tmp_path: Path) -> None:
     out, rejects = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
-    out.write_bytes(b"previous export\n")
+    previous = _previous_export(run_cli, out)
     result = run_cli(
         "export", str(half_bad), "-o", str(out), "--on-invalid", "skip", "--rejects", str(rejects), "--max-errors", "1"
     )
     assert result.exit_code == 1
     assert "nothing written: stopped at the error limit after 1 error in 3 files" in result.stderr
-    assert out.read_bytes() == b"previous export\n"
+    assert out.read_bytes() == previous
     assert not rejects.exists()
 
 

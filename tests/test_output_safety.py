@@ -38,8 +38,9 @@ def test_a_sigkill_at_any_point_leaves_the_old_output_or_the_whole_new_one(tmp_p
     new = reference.read_bytes()
 
     out = tmp_path / name
-    old = b"the previous export\n"
-    out.write_bytes(old)
+    many_articles(tmp_path / "old-in", 10, host="old")
+    assert _export(tmp_path / "old-in", out).wait() == 0  # an earlier export, which the next one may replace
+    old = out.read_bytes()
     # Kill points spread over the whole run, from start-up to just past the rename, in a random order.
     points = [duration * 1.1 * (k + random.random()) / (KILL_POINTS // 2) for k in range(KILL_POINTS // 2)]
     outcomes: set[str] = set()
@@ -52,7 +53,8 @@ def test_a_sigkill_at_any_point_leaves_the_old_output_or_the_whole_new_one(tmp_p
         content = out.read_bytes()
         assert content in (old, new), f"a partial {name} after a kill at {delay:.2f} s"
         outcomes.add("old" if content == old else "new")
-        out.write_bytes(old)
+        assert _export(tmp_path / "old-in", out).wait() == 0  # the earlier export again, byte for byte
+        assert out.read_bytes() == old
         for stray in _temporary_files(tmp_path):  # documented: a kill can leave a hidden .tmp, never OUT
             os.unlink(tmp_path / stray)
     assert "old" in outcomes  # some kills landed mid-run, or the test proves nothing

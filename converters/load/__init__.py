@@ -102,6 +102,7 @@ def load(
     on_invalid: OnInvalid = "fail",
     rejects: str | None = None,
     on_result: Callable[[FileResult], None] | None = None,
+    overwrite: bool = False,
 ) -> LoadSummary:
     """Load every valid article under `paths` into `table` at `target`. Raises LoadError,
     and what `export` raises, for usage problems; the table is untouched unless committed."""
@@ -124,7 +125,7 @@ def load(
         staged = Path(folder) / "staged.parquet"
         summary.export = export(
             paths, os.fspath(staged), "parquet", check=check, on_invalid=on_invalid, rejects=rejects,
-            on_result=on_result,
+            on_result=on_result, overwrite=overwrite,
         )  # fmt: skip
         if not summary.export.committed:
             return summary
