@@ -42,7 +42,7 @@ def _distinct_roots(paths: Sequence[str]) -> list[str]:
     seen: set[str] = set()
     for path in paths:
         resolved = real.get(path, STDIN)
-        inside_other = any(resolved != d and _is_within(resolved, d) for d in directories)
+        inside_other = any(resolved != d and is_within(resolved, d) for d in directories)
         if resolved in seen or inside_other:
             continue
         seen.add(resolved)
@@ -50,7 +50,7 @@ def _distinct_roots(paths: Sequence[str]) -> list[str]:
     return kept
 
 
-def _is_within(path: str, directory: str) -> bool:
+def is_within(path: str, directory: str) -> bool:
     return path.startswith(directory.rstrip(os.sep) + os.sep)
 
 

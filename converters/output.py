@@ -32,8 +32,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, BinaryIO
 
+from converters.discover import STDIN, is_within
+
 STDOUT = "-"
-STDIN = "-"
 # Leading `_`: Spark, Hive and pyarrow datasets skip such files when they read the directory.
 MANIFEST = "_articles_manifest.json"
 
@@ -279,14 +280,10 @@ def refuse_inputs_as_outputs(outputs: Sequence[str | None], inputs: Sequence[str
         for path, source in sources:
             if resolved == source:
                 raise OutputError(f"{output} is also an input: write the output somewhere else")
-            if os.path.isdir(source) and _is_within(resolved, source):
+            if os.path.isdir(source) and is_within(resolved, source):
                 raise OutputError(f"{output} is inside the input directory {path}: write the output outside it")
-            if _is_within(source, resolved):
+            if is_within(source, resolved):
                 raise OutputError(f"{output} contains the input {path}: write the output somewhere else")
-
-
-def _is_within(path: str, directory: str) -> bool:
-    return path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
 def _is_special_file(path: str) -> bool:
