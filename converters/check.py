@@ -48,6 +48,8 @@ class CheckOptions:
     keep_records: bool = False  # exporters need the values; validate does not
     allow_duplicate_urls: bool = False
     patterns: Sequence[str] = DEFAULT_PATTERNS
+    excludes: Sequence[str] = ()  # files and folders left out of a walk (see discover.is_excluded)
+    force_exclude: bool = False  # and paths given by name too
     jobs: int | None = None  # None: every available core
     max_errors: int | None = None  # stop once this many errors are found (the file that reaches it is whole)
     # For exporters: turns each chunk's valid records into the writer's own form (JSON Lines
@@ -100,9 +102,10 @@ class CheckRun(Iterator[FileResult]):
     chunk at a time, with their encoded records: one or the other, not both.
     """
 
-    def __init__(self, first: Source, rest: Iterator[Source], options: CheckOptions) -> None:
+    def __init__(self, first: Source | None, rest: Iterator[Source], options: CheckOptions) -> None:
+        """`first` is None for a run with nothing to check."""
         self.stopped = False
-        self._chunks = self._checked(first, rest, options)
+        self._chunks = self._checked(first, rest, options) if first is not None else _no_chunks()
         self._current: Iterator[FileResult] = iter(())
 
     def __next__(self) -> FileResult:
@@ -152,11 +155,16 @@ def check_paths(paths: Sequence[str], options: CheckOptions | None = None) -> Ch
 
     Raises InputError (before yielding anything) when a path does not exist or
     no article file is found, and SchemaError when the schema is unusable.
+    When every file found was excluded, the run is empty: a pre-commit hook
+    given only files its configuration leaves out has nothing to report.
     """
     options = options or CheckOptions()
     init_checker(options)  # a bad schema fails here, once, not in every worker
-    sources = _sources(paths, options)
+    left_out: list[str] = []
+    sources = _sources(paths, options, left_out)
     first = next(sources, None)
+    if first is None and left_out:
+        return CheckRun(None, sources, options)
     if first is None:
         looked_for = ", ".join(options.patterns)
         raise InputError(
@@ -166,14 +174,19 @@ def check_paths(paths: Sequence[str], options: CheckOptions | None = None) -> Ch
     return CheckRun(first, sources, options)
 
 
+def _no_chunks() -> Generator[CheckedChunk, None, None]:
+    yield from ()
+
+
 def _prepend(first: Source, rest: Iterator[Source]) -> Iterator[Source]:
     yield first
     yield from rest
 
 
-def _sources(paths: Sequence[str], options: CheckOptions) -> Iterator[Source]:
+def _sources(paths: Sequence[str], options: CheckOptions, left_out: list[str]) -> Iterator[Source]:
     layout: Field | None = None  # needed only to read data files back
-    for path in find_article_files(paths, options.patterns):
+    found = find_article_files(paths, options.patterns, options.excludes, left_out, force_exclude=options.force_exclude)
+    for path in found:
         if path == STDIN:
             # One byte over the limit is enough for check_bytes to report the size.
             yield (STDIN_NAME, sys.stdin.buffer.read(options.limits.max_file_size + 1))

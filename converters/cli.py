@@ -12,12 +12,13 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from converters import __version__
 from converters.check import CheckOptions, IndexSpaceError, Summary, check_paths
+from converters.config import ConfigError, find_config, read_config, settings_for
 from converters.discover import DEFAULT_PATTERNS, InputError
 from converters.export import OnInvalid, export_summary_line
 from converters.export import export as run_export
@@ -59,6 +60,60 @@ def _root(
     ] = False,
 ) -> None:
     """Check and convert corpora of news-article files."""
+
+
+def _configure(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any:
+    """--config and --isolated are read first (eager); once both are known, the configuration file's
+    settings become the command's defaults, so that the command line still overrides them."""
+    ctx.meta[f"articles.{param.name}"] = value
+    if "articles.config" in ctx.meta and "articles.isolated" in ctx.meta:
+        try:
+            ctx.default_map = _configured_defaults(ctx, ctx.meta["articles.config"], ctx.meta["articles.isolated"])
+        except ConfigError as error:
+            _usage_error(str(error))
+    return value
+
+
+def _configured_defaults(ctx: typer.Context, path: str | None, isolated: bool) -> dict[str, Any]:
+    if isolated:
+        if path is not None:
+            raise ConfigError("--config and --isolated contradict each other: give one")
+        return {}
+    found = Path(path) if path is not None else find_config(Path.cwd())
+    if found is None:
+        return {}
+    config = read_config(found)
+    options = {param.opts[0].removeprefix("--"): param for param in ctx.command.params if param.opts[0][:2] == "--"}
+    defaults: dict[str, Any] = {}
+    for key, (where, value) in settings_for(config, ctx.info_name or "", options).items():
+        param = options[key]
+        defaults[param.name or key] = _configured_value(ctx, param, where, value, config.path.parent)
+    return defaults
+
+
+def _configured_value(ctx: typer.Context, param: Any, where: str, value: object, base: Path) -> object:
+    """The value checked as the command line would check it; ConfigError naming the file, key and line."""
+    kind = (
+        "bool" if param.is_flag else "list" if param.multiple else "int" if param.type.name.startswith("int") else "str"
+    )
+    fits = {
+        "bool": isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "str": isinstance(value, str),
+        "list": isinstance(value, list) and all(isinstance(item, str) for item in value),
+    }
+    if not fits[kind]:
+        raise ConfigError(f"{where} must be {_TOML_KINDS[kind]}, not {value!r}")
+    if isinstance(value, str) and param.type.name in ("file", "path"):
+        value = str(base / value)  # relative to the file that says it, as ruff reads its paths
+    try:
+        param.process_value(ctx, value)  # the option's own type, range and choices
+    except typer.BadParameter as error:
+        raise ConfigError(f"{where}: {error.message}") from error
+    return value
+
+
+_TOML_KINDS = {"bool": "true or false", "int": "an integer", "str": "a string", "list": "a list of strings"}
 
 
 def _usage_error(message: str) -> NoReturn:
@@ -183,19 +238,24 @@ def _finish(display: _Display, checked: Summary, line: str, committed: bool) -> 
 
 
 def _check_options(
+    *,
     schema: Path | None,
     jobs: int | None,
     include: list[str] | None,
+    exclude: list[str] | None,
+    force_exclude: bool,
     max_file_size: str,
     allow_duplicate_urls: bool,
-    stop: tuple[bool, int | None],
+    fail_fast: bool,
+    max_errors: int | None,
 ) -> CheckOptions:
-    fail_fast, max_errors = stop
     return CheckOptions(
         schema_path=schema,
         limits=Limits(max_file_size=_size(max_file_size)),
         allow_duplicate_urls=allow_duplicate_urls,
         patterns=tuple(include or ()) or DEFAULT_PATTERNS,
+        excludes=tuple(exclude or ()),
+        force_exclude=force_exclude,
         jobs=jobs,
         max_errors=1 if fail_fast else max_errors,
     )
@@ -209,6 +269,22 @@ Overwrite = Annotated[
         "a directory output is deleted whole.",
     ),
 ]
+ConfigFile = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        is_eager=True,
+        callback=_configure,
+        help="Settings from FILE (articles.toml, or pyproject.toml's [tool.articles]) instead of the nearest one "
+        "found from the current directory up.",
+    ),
+]
+Isolated = Annotated[
+    bool,
+    typer.Option("--isolated", is_eager=True, callback=_configure, help="Read no configuration file."),
+]
+Strict = Annotated[bool, typer.Option("--strict/--no-strict", help="Warnings fail too: exit 1 when there is any.")]
 SchemaOption = Annotated[
     Path | None,
     typer.Option(
@@ -229,6 +305,23 @@ Include = Annotated[
         help=f"File-name pattern to look for in directories; repeatable (default: {' '.join(DEFAULT_PATTERNS)}).",
     ),
 ]
+Exclude = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude",
+        metavar="GLOB",
+        help="Leave out files and folders matching GLOB when walking folders; repeatable. Without /, GLOB "
+        "matches a name (drafts, README.md); with /, the path from the folder given or from the current "
+        "directory (tests/cases).",
+    ),
+]
+ForceExclude = Annotated[
+    bool,
+    typer.Option(
+        "--force-exclude/--no-force-exclude",
+        help="Apply --exclude to paths given by name too, as a pre-commit hook needs.",
+    ),
+]
 MaxFileSize = Annotated[
     str,
     typer.Option(
@@ -238,7 +331,11 @@ MaxFileSize = Annotated[
     ),
 ]
 AllowDuplicateUrls = Annotated[
-    bool, typer.Option("--allow-duplicate-urls", help="Do not report two files with the same top-level webUrl.")
+    bool,
+    typer.Option(
+        "--allow-duplicate-urls/--no-allow-duplicate-urls",
+        help="Do not report two files with the same top-level webUrl.",
+    ),
 ]
 Color = Annotated[
     str, typer.Option("--color", callback=_one_of(["auto", "always", "never"]), help="Colour: auto, always or never.")
@@ -279,15 +376,30 @@ def validate(
     ] = "text",
     jobs: Jobs = None,
     include: Include = None,
+    exclude: Exclude = None,
+    force_exclude: ForceExclude = False,
     max_file_size: MaxFileSize = f"{DEFAULT_MAX_FILE_SIZE // 2**20}MiB",
     allow_duplicate_urls: AllowDuplicateUrls = False,
     fail_fast: FailFast = False,
+    strict: Strict = False,
     max_errors: MaxErrors = None,
     color: Color = "auto",
     progress: ShowProgress = True,
+    config: ConfigFile = None,
+    isolated: Isolated = False,
 ) -> None:
     """Check article files against the schema and report every error with file:line:col."""
-    options = _check_options(schema, jobs, include, max_file_size, allow_duplicate_urls, (fail_fast, max_errors))
+    options = _check_options(
+        schema=schema,
+        jobs=jobs,
+        include=include,
+        exclude=exclude,
+        force_exclude=force_exclude,
+        max_file_size=max_file_size,
+        allow_duplicate_urls=allow_duplicate_urls,
+        fail_fast=fail_fast,
+        max_errors=max_errors,
+    )
     display = _Display(reporter_named(report_format)(sys.stdout, color=_use_color(color)), progress)
     summary = Summary()
     with _failures_reported(display, (InputError, SchemaError)), contextlib.closing(check_paths(paths, options)) as run:
@@ -299,7 +411,7 @@ def validate(
     display.reporter.finish(summary)
     if not display.reporter.writes_summary:
         typer.echo(summary_line(summary), err=True)
-    raise typer.Exit(EXIT_INVALID if summary.invalid else EXIT_OK)
+    raise typer.Exit(EXIT_INVALID if summary.invalid or (strict and summary.warnings) else EXIT_OK)
 
 
 @app.command()
@@ -320,6 +432,8 @@ def export(
     schema: SchemaOption = None,
     jobs: Jobs = None,
     include: Include = None,
+    exclude: Exclude = None,
+    force_exclude: ForceExclude = False,
     max_file_size: MaxFileSize = f"{DEFAULT_MAX_FILE_SIZE // 2**20}MiB",
     allow_duplicate_urls: AllowDuplicateUrls = False,
     fail_fast: FailFast = False,
@@ -329,7 +443,10 @@ def export(
     report: ReportOption = "text",
     indent: Annotated[int | None, typer.Option("--indent", min=0, help="JSON: indent by N spaces.")] = None,
     escape_formulas: Annotated[
-        bool, typer.Option("--escape-formulas", help="CSV: prefix ' to text cells starting with = + - @ tab CR.")
+        bool,
+        typer.Option(
+            "--escape-formulas/--no-escape-formulas", help="CSV: prefix ' to text cells starting with = + - @ tab CR."
+        ),
     ] = False,
     normalize: Annotated[
         str | None,
@@ -365,6 +482,8 @@ def export(
     overwrite: Overwrite = False,
     color: Color = "auto",
     progress: ShowProgress = True,
+    config: ConfigFile = None,
+    isolated: Isolated = False,
 ) -> None:
     """Export valid articles to JSON, JSON Lines, CSV, Parquet or RSS, with the layout derived from the schema."""
     try:
@@ -393,7 +512,17 @@ def export(
             paths,
             output,
             format_name,
-            check=_check_options(schema, jobs, include, max_file_size, allow_duplicate_urls, (fail_fast, max_errors)),
+            check=_check_options(
+                schema=schema,
+                jobs=jobs,
+                include=include,
+                exclude=exclude,
+                force_exclude=force_exclude,
+                max_file_size=max_file_size,
+                allow_duplicate_urls=allow_duplicate_urls,
+                fail_fast=fail_fast,
+                max_errors=max_errors,
+            ),
             options=options,
             on_invalid=_on_invalid(on_invalid),
             rejects=rejects,
@@ -416,6 +545,8 @@ def load(
     schema: SchemaOption = None,
     jobs: Jobs = None,
     include: Include = None,
+    exclude: Exclude = None,
+    force_exclude: ForceExclude = False,
     max_file_size: MaxFileSize = f"{DEFAULT_MAX_FILE_SIZE // 2**20}MiB",
     fail_fast: FailFast = False,
     max_errors: MaxErrors = None,
@@ -425,6 +556,8 @@ def load(
     overwrite: Overwrite = False,
     color: Color = "auto",
     progress: ShowProgress = True,
+    config: ConfigFile = None,
+    isolated: Isolated = False,
 ) -> None:
     """Load valid articles into a warehouse table, upserting by webUrl, in one transaction."""
     display = _stderr_display(report, color, progress)
@@ -434,7 +567,17 @@ def load(
             paths,
             into,
             table=table,
-            check=_check_options(schema, jobs, include, max_file_size, False, (fail_fast, max_errors)),
+            check=_check_options(
+                schema=schema,
+                jobs=jobs,
+                include=include,
+                exclude=exclude,
+                force_exclude=force_exclude,
+                max_file_size=max_file_size,
+                allow_duplicate_urls=False,
+                fail_fast=fail_fast,
+                max_errors=max_errors,
+            ),
             on_invalid=_on_invalid(on_invalid),
             rejects=rejects,
             on_result=display.show,

@@ -14,22 +14,73 @@ class InputError(Exception):
     """Paths that cannot be used: a usage error, not invalid data."""
 
 
-def find_article_files(paths: Sequence[str], patterns: Sequence[str] = DEFAULT_PATTERNS) -> Iterator[str]:
+def find_article_files(
+    paths: Sequence[str],
+    patterns: Sequence[str] = DEFAULT_PATTERNS,
+    excludes: Sequence[str] = (),
+    left_out: list[str] | None = None,
+    *,
+    force_exclude: bool = False,
+) -> Iterator[str]:
     """Yield files to check: files as given, directories walked, `-` for stdin.
 
     Directories are walked depth-first in name order, so runs are reproducible.
     Hidden files and folders are skipped, and directory symlinks are not
-    followed (a link loop cannot trap the walk). Raises InputError for a path
-    that does not exist, before anything is yielded.
+    followed (a link loop cannot trap the walk). What an `excludes` pattern
+    matches in a walk is left out (a folder whole, unread), and appended to
+    `left_out`. A path given by name is left out too only with `force_exclude`,
+    as ruff does: a pre-commit hook, which names the files, needs it; a person
+    who names a file means it. Raises InputError for a path that does not
+    exist, before anything is yielded.
     """
     for path in paths:
         if path != STDIN and not os.path.lexists(path):
             raise InputError(f"path does not exist: {path}")
+    skipped = left_out if left_out is not None else []
     for root in _distinct_roots(paths):
-        if root == STDIN or not os.path.isdir(root):
+        if root != STDIN and force_exclude and is_excluded(_from_here(root), excludes, through_folders=True):
+            skipped.append(root)
+        elif root == STDIN or not os.path.isdir(root):
             yield root
         else:
-            yield from _walk(root, patterns)
+            yield from _walk(root, patterns, excludes, skipped)
+
+
+def is_excluded(relative: str, excludes: Sequence[str], *, through_folders: bool = False) -> bool:
+    """Whether a path (relative, `/`-separated) is excluded.
+
+    A pattern without `/` is matched against the name (`README.md`, `drafts`),
+    one with `/` against the whole path (`tests/cases`, `docs/*.md`, and
+    `/tests` for the folder at the top alone), with fnmatch, so `*` crosses
+    `/` as in --include. A walk meets every folder on
+    the way and prunes those excluded; a path given by name has not been
+    walked, so with `through_folders` each folder on it is matched as well.
+    """
+    parts = [part for part in relative.split("/") if part not in ("", ".")]
+    if not parts:
+        return False
+    paths = ["/".join(parts[: end + 1]) for end in range(len(parts))] if through_folders else ["/".join(parts)]
+    names = parts if through_folders else parts[-1:]
+    for pattern in excludes:
+        body = pattern.strip("/")
+        by_path = "/" in body or pattern.startswith("/")
+        if any(fnmatchcase(candidate, body) for candidate in (paths if by_path else names)):
+            return True
+    return False
+
+
+def _left_out(path: str, root: str, excludes: Sequence[str]) -> bool:
+    """Excluded as seen from the folder given, or from the current directory."""
+    relative = os.path.relpath(path, root).replace(os.sep, "/")
+    return is_excluded(relative, excludes) or is_excluded(_from_here(path), excludes)
+
+
+def _from_here(path: str) -> str:
+    """A path as exclude patterns see it: relative to the current directory when it is inside it."""
+    relative = os.path.relpath(os.path.abspath(path))
+    if relative == ".." or relative.startswith(".." + os.sep):
+        return os.path.abspath(path).replace(os.sep, "/")
+    return relative.replace(os.sep, "/")
 
 
 def _distinct_roots(paths: Sequence[str]) -> list[str]:
@@ -54,7 +105,7 @@ def is_within(path: str, directory: str) -> bool:
     return path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
-def _walk(root: str, patterns: Sequence[str]) -> Iterator[str]:
+def _walk(root: str, patterns: Sequence[str], excludes: Sequence[str], skipped: list[str]) -> Iterator[str]:
     # An explicit stack, not recursion: a deep tree cannot hit the recursion limit.
     stack = [root]
     by_path = any("/" in pattern for pattern in patterns)  # else the relative path is never looked at
@@ -70,7 +121,9 @@ def _walk(root: str, patterns: Sequence[str]) -> Iterator[str]:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            if entry.is_dir(follow_symlinks=False):
+            if excludes and _left_out(entry.path, root, excludes):
+                skipped.append(entry.path)  # a folder is left out whole, unread
+            elif entry.is_dir(follow_symlinks=False):
                 subdirectories.append(entry.path)
             elif _readable_kind(entry) and _matches(
                 entry.name, os.path.relpath(entry.path, root) if by_path else entry.name, patterns

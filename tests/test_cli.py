@@ -291,3 +291,17 @@ def test_a_bad_max_file_size_names_the_option(run_cli: RunCli, tmp_path: Path, c
     assert result.exit_code == 2
     assert "Invalid value for '--max-file-size'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_files_given_by_name_that_are_all_excluded_leave_nothing_to_check(run_cli: RunCli, tmp_path: Path) -> None:
+    """As pre-commit runs the hook: with file names, some of which the configuration leaves out."""
+    readme = tmp_path / "README.md"
+    readme.write_text("# not an article\n", encoding="utf-8")
+    result = run_cli("validate", str(readme), "--exclude", "README.md", "--force-exclude")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "0 files checked" in result.stdout
+    named = run_cli("validate", str(readme), "--exclude", "README.md")  # named, and not forced: checked
+    assert named.exit_code == 1
+    mixed = run_cli("validate", str(readme), str(SEEDS[0]), "--exclude", "README.md", "--force-exclude")
+    assert mixed.exit_code == 0
+    assert "1 file checked: 1 valid" in mixed.stdout

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from converters.discover import InputError, find_article_files
+from converters.discover import InputError, find_article_files, is_excluded
 
 
 def _touch(root: Path, *names: str) -> None:
@@ -75,3 +75,61 @@ def test_a_missing_path_is_an_input_error_before_anything_is_yielded(tmp_path: P
 def test_stdin_only_once() -> None:
     with pytest.raises(InputError, match="only once"):
         list(find_article_files(["-", "-"]))
+
+
+@pytest.mark.parametrize(
+    ("relative", "pattern", "through_folders", "excluded"),
+    [
+        ("README.md", "README.md", False, True),
+        ("docs/README.md", "README.md", False, True),  # without /: the name
+        ("drafts/a.md", "drafts", False, False),  # a walk prunes the folder itself
+        ("drafts/a.md", "drafts", True, True),  # a file given by name: every folder on its path
+        ("tests/cases", "tests/cases", False, True),  # with /: the whole path
+        ("tests/cases/invalid/x.md", "tests/cases", True, True),
+        ("tests/cases/invalid/x.md", "cases/invalid", True, False),  # ... from the start of the path
+        ("tests/cases/invalid/x.md", "tests/*/invalid", True, True),
+        ("./a/b.md", "a/", True, True),
+        ("tests", "/tests", False, True),  # a leading / anchors a name to the top
+        ("sub/tests", "/tests", False, False),
+        ("notes/a.md", "*.txt", True, False),
+        ("a.markdown", "*.md", False, False),
+    ],
+)
+def test_exclude_patterns(relative: str, pattern: str, through_folders: bool, excluded: bool) -> None:
+    assert is_excluded(relative, [pattern], through_folders=through_folders) is excluded
+
+
+def test_excluded_folders_are_not_walked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _touch(tmp_path, "README.md", "a.md", "drafts/b.md", "tests/cases/c.md", "tests/d.md")
+    monkeypatch.chdir(tmp_path)
+    opened: list[str] = []
+    scandir = os.scandir
+
+    def recording_scandir(path: str) -> object:
+        opened.append(os.path.relpath(path, tmp_path))
+        return scandir(path)
+
+    monkeypatch.setattr("converters.discover.os.scandir", recording_scandir)
+    left_out: list[str] = []
+    found = list(find_article_files(["."], excludes=["README.md", "drafts", "tests/cases"], left_out=left_out))
+    assert _relative(found, tmp_path) == ["a.md", "tests/d.md"]
+    assert sorted(_relative(left_out, tmp_path)) == ["README.md", "drafts", "tests/cases"]
+    assert sorted(opened) == [".", "tests"]  # a folder left out is never opened
+
+
+def test_paths_given_by_name_are_excluded_only_when_forced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _touch(tmp_path, "README.md", "a.md", "tests/cases/c.md", "tests/cases/d.md")
+    monkeypatch.chdir(tmp_path)
+    named = ["README.md", "tests/cases/c.md", "a.md", "tests/cases"]
+    excludes = ["README.md", "tests/cases"]
+    # c.md comes from the walk of tests/cases, which holds it: no file is read twice.
+    assert list(find_article_files(named, excludes=excludes)) == [
+        "README.md", "a.md", "tests/cases/c.md", "tests/cases/d.md",
+    ]  # fmt: skip
+    assert list(find_article_files(named, excludes=excludes, force_exclude=True)) == ["a.md"]
+
+
+def test_exclude_patterns_also_match_from_the_folder_given(tmp_path: Path) -> None:
+    _touch(tmp_path, "corpus/cases/x.md", "corpus/y.md")
+    found = list(find_article_files([str(tmp_path / "corpus")], excludes=["cases"]))
+    assert _relative(found, tmp_path) == ["corpus/y.md"]
