@@ -14,6 +14,10 @@ REPORTERS: dict[str, str] = {
     "json": "converters.report.json:JsonReporter",
     "github": "converters.report.github:GithubReporter",
     "junit": "converters.report.junit:JunitReporter",
+    "sarif": "converters.report.sarif:SarifReporter",
+    "gitlab": "converters.report.gitlab:GitlabReporter",
+    "rdjson": "converters.report.rdjson:RdjsonReporter",
+    "azure": "converters.report.azure:AzureReporter",
 }
 
 
