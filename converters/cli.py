@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TextIO
 
 import typer
 
@@ -22,15 +22,14 @@ from converters.config import ConfigError, find_config, read_config, settings_fo
 from converters.discover import DEFAULT_PATTERNS, InputError
 from converters.export import OnInvalid, export_summary_line
 from converters.export import export as run_export
-from converters.findings import FileResult
 from converters.layout import LayoutError
 from converters.limits import DEFAULT_MAX_FILE_SIZE, Limits, parse_size
 from converters.load import LoadError, load_summary_line
 from converters.load import load as run_load
 from converters.output import OutputError
-from converters.progress import Progress
-from converters.report import REPORTERS, Reporter, reporter_named
+from converters.report import REPORTERS
 from converters.report.base import summary_line
+from converters.report.display import Display, ReportChoice, ReportFile
 from converters.schema import SchemaError, bundled_schema_text, load_schema
 from converters.tables import DEFAULT_TABLE, DIALECTS, SCHEMA_FORMATS, hive_partition_hint, render_schema
 from converters.writers import WRITERS, ExportOptions, WriterError, export_destination
@@ -154,39 +153,31 @@ def _checked_size(text: str) -> str:
     return text
 
 
-class _Display:
-    """Report lines as results arrive, with the progress counter kept out of their way."""
-
-    def __init__(self, reporter: Reporter, progress: bool) -> None:
-        self.reporter = reporter
-        self.meter = Progress(sys.stderr, enabled=progress and sys.stderr.isatty())
-        self.checked = 0
-
-    def show(self, result: FileResult) -> None:
-        self.checked += 1
-        if result.errors or result.warnings:
-            self.meter.clear()
-        self.reporter.file_checked(result)
-        self.meter.advance(self.checked)
+def _display(
+    choice: ReportChoice, default: TextIO, *, overwrite: bool, paths: Sequence[str], progress: bool
+) -> Display:
+    """The report's display; a report file that cannot be written where asked is a usage error."""
+    if choice.statistics and choice.format != "text":
+        _usage_error("--statistics counts keywords in place of a report: it goes with the text format")
+    try:
+        report_file = ReportFile(choice.output_file, overwrite=overwrite, inputs=paths) if choice.output_file else None
+    except OutputError as error:
+        _usage_error(str(error))
+    return Display(choice, default, report_file, progress)
 
 
-def _interrupted(display: _Display, consequence: str = "") -> NoReturn:
+def _interrupted(display: Display, consequence: str = "") -> NoReturn:
     # Caught in the command: click would turn Ctrl-C into "Aborted!" with exit code 1.
     display.meter.clear()
     typer.echo(f"articles: interrupted{consequence}", err=True)
     raise typer.Exit(EXIT_INTERRUPTED)
 
 
-def _stderr_display(report: str, color: str, progress: bool) -> _Display:
-    """For export and load, whose stdout may carry data: the error report goes to stderr."""
-    return _Display(reporter_named(report)(sys.stderr, color=_use_color(color) and sys.stderr.isatty()), progress)
-
-
 def _on_invalid(choice: str) -> OnInvalid:
     return "skip" if choice == "skip" else "fail"  # the option's callback allows nothing else
 
 
-def _failed(display: _Display, error: Exception) -> NoReturn:
+def _failed(display: Display, error: Exception) -> NoReturn:
     display.meter.clear()
     _usage_error(str(error))
 
@@ -197,7 +188,7 @@ _LOAD_USAGE_ERRORS = (InputError, SchemaError, OutputError, LayoutError, LoadErr
 
 @contextlib.contextmanager
 def _failures_reported(
-    display: _Display,
+    display: Display,
     usage_errors: tuple[type[Exception], ...],
     consequence: str = "",
     cannot_write: str | None = None,
@@ -222,18 +213,17 @@ def _failures_reported(
         _write_failed(display, f"{cannot_write}: {error.strerror or error}{consequence}")
 
 
-def _write_failed(display: _Display, message: str) -> NoReturn:
+def _write_failed(display: Display, message: str) -> NoReturn:
     display.meter.clear()
     typer.echo(f"articles: error: {message}", err=True)
     raise typer.Exit(EXIT_WRITE_FAILED) from None
 
 
-def _finish(display: _Display, checked: Summary, line: str, committed: bool) -> NoReturn:
+def _finish(display: Display, checked: Summary, line: str, committed: bool) -> NoReturn:
     """The report's end and the one-line summary, then the exit code: 0 when the output was committed."""
-    display.meter.clear()
-    if not display.reporter.writes_summary:
-        display.reporter.finish(checked)
-    typer.echo(line, err=True)
+    display.finish(checked, summary_in_report=False)
+    if display.summary_line_shown:
+        typer.echo(line, err=True)
     raise typer.Exit(EXIT_OK if committed else EXIT_INVALID)
 
 
@@ -358,6 +348,16 @@ OnInvalidOption = Annotated[
 Rejects = Annotated[
     str | None, typer.Option("--rejects", metavar="FILE", help="JSON Lines of rejected files (with skip).")
 ]
+OutputFile = Annotated[
+    str | None,
+    typer.Option(
+        "--output-file", metavar="FILE", help="Write the report to FILE, whole or not at all, not to the terminal."
+    ),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Errors only: no warnings, no summary line.")]
+Statistics = Annotated[
+    bool, typer.Option("--statistics", help="A count per keyword, most frequent first, in place of the findings.")
+]
 ReportOption = Annotated[
     str, typer.Option("--report", callback=_one_of(REPORTERS), help="Format of the error report on stderr.")
 ]
@@ -382,9 +382,13 @@ def validate(
     allow_duplicate_urls: AllowDuplicateUrls = False,
     fail_fast: FailFast = False,
     strict: Strict = False,
+    overwrite: Overwrite = False,
     max_errors: MaxErrors = None,
     color: Color = "auto",
     progress: ShowProgress = True,
+    output_file: OutputFile = None,
+    quiet: Quiet = False,
+    statistics: Statistics = False,
     config: ConfigFile = None,
     isolated: Isolated = False,
 ) -> None:
@@ -400,16 +404,22 @@ def validate(
         fail_fast=fail_fast,
         max_errors=max_errors,
     )
-    display = _Display(reporter_named(report_format)(sys.stdout, color=_use_color(color)), progress)
+    choice = ReportChoice(report_format, output_file, quiet, statistics, _use_color(color))
+    display = _display(choice, sys.stdout, overwrite=overwrite, paths=paths, progress=progress)
     summary = Summary()
-    with _failures_reported(display, (InputError, SchemaError)), contextlib.closing(check_paths(paths, options)) as run:
-        for result in run:
-            summary.add(result)
-            display.show(result)
-        summary.stopped = run.stopped
-    display.meter.clear()
-    display.reporter.finish(summary)
-    if not display.reporter.writes_summary:
+    try:
+        with (
+            _failures_reported(display, (InputError, SchemaError), cannot_write=f"cannot write {output_file}"),
+            contextlib.closing(check_paths(paths, options)) as run,
+        ):
+            for result in run:
+                summary.add(result)
+                display.show(result)
+            summary.stopped = run.stopped
+            display.finish(summary, summary_in_report=True)
+    finally:
+        display.close()
+    if not display.reporter.writes_summary and display.summary_line_shown:
         typer.echo(summary_line(summary), err=True)
     raise typer.Exit(EXIT_INVALID if summary.invalid or (strict and summary.warnings) else EXIT_OK)
 
@@ -482,6 +492,9 @@ def export(
     overwrite: Overwrite = False,
     color: Color = "auto",
     progress: ShowProgress = True,
+    output_file: OutputFile = None,
+    quiet: Quiet = False,
+    statistics: Statistics = False,
     config: ConfigFile = None,
     isolated: Isolated = False,
 ) -> None:
@@ -505,9 +518,13 @@ def export(
         build_date=build_date,
         language=language,
     )
-    display = _stderr_display(report, color, progress)
+    choice = ReportChoice(report, output_file, quiet, statistics, _use_color(color) and sys.stderr.isatty())
+    display = _display(choice, sys.stderr, overwrite=overwrite, paths=paths, progress=progress)
     # A full disk, a failing device: the output was discarded, never half-written.
-    with _failures_reported(display, _EXPORT_USAGE_ERRORS, "; nothing was written", f"cannot write {output}"):
+    with (
+        contextlib.closing(display),
+        _failures_reported(display, _EXPORT_USAGE_ERRORS, "; nothing was written", f"cannot write {output}"),
+    ):
         outcome = run_export(
             paths,
             output,
@@ -529,7 +546,7 @@ def export(
             on_result=display.show,
             overwrite=overwrite,
         )
-    _finish(display, outcome.checked, export_summary_line(outcome, output), outcome.committed)
+        _finish(display, outcome.checked, export_summary_line(outcome, output), outcome.committed)
 
 
 @app.command()
@@ -556,13 +573,20 @@ def load(
     overwrite: Overwrite = False,
     color: Color = "auto",
     progress: ShowProgress = True,
+    output_file: OutputFile = None,
+    quiet: Quiet = False,
+    statistics: Statistics = False,
     config: ConfigFile = None,
     isolated: Isolated = False,
 ) -> None:
     """Load valid articles into a warehouse table, upserting by webUrl, in one transaction."""
-    display = _stderr_display(report, color, progress)
+    choice = ReportChoice(report, output_file, quiet, statistics, _use_color(color) and sys.stderr.isatty())
+    display = _display(choice, sys.stderr, overwrite=overwrite, paths=paths, progress=progress)
     # Staging the rows failed (a full temporary disk): the table was not touched.
-    with _failures_reported(display, _LOAD_USAGE_ERRORS, "; nothing was loaded", "cannot stage the rows"):
+    with (
+        contextlib.closing(display),
+        _failures_reported(display, _LOAD_USAGE_ERRORS, "; nothing was loaded", "cannot stage the rows"),
+    ):
         outcome = run_load(
             paths,
             into,
@@ -583,7 +607,7 @@ def load(
             on_result=display.show,
             overwrite=overwrite,
         )
-    _finish(display, outcome.export.checked, load_summary_line(outcome, into, table), outcome.committed)
+        _finish(display, outcome.export.checked, load_summary_line(outcome, into, table), outcome.committed)
 
 
 @app.command("schema")

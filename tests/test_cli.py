@@ -305,3 +305,58 @@ def test_files_given_by_name_that_are_all_excluded_leave_nothing_to_check(run_cl
     mixed = run_cli("validate", str(readme), str(SEEDS[0]), "--exclude", "README.md", "--force-exclude")
     assert mixed.exit_code == 0
     assert "1 file checked: 1 valid" in mixed.stdout
+
+
+@pytest.mark.parametrize("report", ["text", "json", "sarif", "junit"])
+def test_output_file_writes_the_report_whole_and_nothing_else(run_cli: RunCli, tmp_path: Path, report: str) -> None:
+    out = tmp_path / "report.out"
+    result = run_cli("validate", str(CASES / "invalid"), "--format", report, "--output-file", str(out))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    reference = run_cli("validate", str(CASES / "invalid"), "--format", report).stdout
+    timing = re.compile(r'( in [0-9.]+ s$| time="[0-9.]+")', re.MULTILINE)
+    assert timing.sub("", out.read_text(encoding="utf-8")) == timing.sub("", reference)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.out"]  # no temporary left
+
+
+def test_output_file_of_someone_else_is_refused_and_a_missing_folder_too(run_cli: RunCli, tmp_path: Path) -> None:
+    theirs = tmp_path / "report.json"
+    theirs.write_text("keep\n", encoding="utf-8")
+    refused = run_cli("validate", str(SEEDS[0]), "--format", "json", "--output-file", str(theirs))
+    assert refused.exit_code == 2
+    assert "--overwrite" in refused.stderr
+    assert theirs.read_text(encoding="utf-8") == "keep\n"
+    missing = run_cli("validate", str(SEEDS[0]), "--output-file", str(tmp_path / "no" / "r.txt"))
+    assert missing.exit_code == 2
+    assert "does not exist" in missing.stderr
+
+
+@pytest.mark.parametrize("command", ["export", "load"])
+def test_a_machine_readable_report_never_shares_its_stream_with_the_summary(
+    run_cli: RunCli, tmp_path: Path, command: str
+) -> None:
+    target = ["-o", str(tmp_path / "o.jsonl")] if command == "export" else ["--into", str(tmp_path / "w.duckdb")]
+    on_stderr = run_cli(command, str(CASES / "invalid"), *target, "--report", "json")
+    assert on_stderr.exit_code == 1
+    assert json.loads(on_stderr.stderr)["invalid"] > 0  # the whole of stderr parses
+    report = tmp_path / "report.json"
+    in_file = run_cli(command, str(CASES / "invalid"), *target, "--report", "json", "--output-file", str(report))
+    assert json.loads(report.read_text(encoding="utf-8"))["invalid"] > 0
+    assert in_file.stderr.startswith("nothing ")  # the human summary, alone on stderr
+
+
+def test_quiet_shows_errors_only_and_statistics_count_keywords(run_cli: RunCli) -> None:
+    files = [str(CASES / "invalid" / "typo-key.md"), str(CASES / "valid" / "yaml11-scalars-warn.md")]
+    quiet = run_cli("validate", *files, "--quiet", "--allow-duplicate-urls")
+    assert quiet.exit_code == 1
+    assert quiet.stdout.splitlines() == [line for line in quiet.stdout.splitlines() if "warning" not in line]
+    assert len(quiet.stdout.splitlines()) == 2
+    assert quiet.stderr == ""
+    statistics = run_cli("validate", str(CASES / "invalid"), "--statistics")
+    rows = [line.split() for line in statistics.stdout.splitlines()]
+    counts = [int(row[0]) for row in rows]
+    assert counts == sorted(counts, reverse=True)
+    findings = json.loads(run_cli("validate", str(CASES / "invalid"), "--format", "json").stdout)["errors"]
+    assert sum(counts) == len(findings)
+    assert {row[1] for row in rows} == {f["keyword"] for f in findings}
+    assert run_cli("validate", str(CASES / "invalid"), "--statistics", "--format", "json").exit_code == 2
