@@ -19,6 +19,7 @@ import pytest
 from conftest import CASES, REPO, SEEDS, RunCli, RunProcess
 from jsonschema import Draft4Validator, FormatChecker
 from jsonschema.validators import validator_for
+from test_cli import _big_corpus
 
 from converters.report import REPORTERS
 from converters.report.rdjson import byte_column
@@ -204,23 +205,11 @@ def test_gitlab_fingerprints_ignore_lines_and_tell_identical_findings_apart(run_
 # -- the same bytes, run after run, whatever the worker count -----------------------------
 
 
-def _corpus(root: Path, files: int) -> None:
-    seeds = [s.read_text(encoding="utf-8") for s in SEEDS]
-    for n in range(files):
-        text = seeds[n % 2].replace('webUrl: "https://', f'webUrl: "https://n{n}.', 1)
-        if n % 97 == 0:
-            text = text.replace("quality: ", "quality: -", 1)
-        if n % 101 == 0:
-            text = text.replace("published: ", "published: yes #", 1)
-        (root / f"{n // 100:03d}").mkdir(exist_ok=True)
-        (root / f"{n // 100:03d}" / f"{n:05d}.md").write_text(text, encoding="utf-8")
-
-
 @pytest.mark.parametrize("report_format", NEW_FORMATS)
 def test_output_is_identical_across_runs_and_worker_counts(
     run_process: RunProcess, tmp_path: Path, report_format: str
 ) -> None:
-    _corpus(tmp_path, 600)  # past the size below which work stays in one process
+    _big_corpus(tmp_path, 600)  # past the size below which work stays in one process
     outputs = [
         run_process("validate", "--format", report_format, "--jobs", jobs, ".", cwd=tmp_path)
         for jobs in ("1", "2", "2")
