@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TextIO
 
 import typer
+import typer.core
 
 from converters import __version__
 from converters.check import CheckOptions, IndexSpaceError, Summary, check_paths
@@ -32,9 +33,19 @@ from converters.report.base import summary_line
 from converters.report.display import Display, ReportChoice, ReportFile
 from converters.schema import SchemaError, bundled_schema_text, load_schema
 from converters.tables import DEFAULT_TABLE, DIALECTS, SCHEMA_FORMATS, hive_partition_hint, render_schema
-from converters.writers import WRITERS, ExportOptions, WriterError, export_destination
+from converters.writers import WRITERS, ExportOptions, WriterError, export_destination, format_for
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_WRITE_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+class _Command(typer.core.TyperCommand):
+    """Usage in the usual notation, `articles validate [OPTIONS] PATH...`, where typer writes `{PATH}`."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:  # typer does not export the Context it passes
+        return [_USUAL_PIECES.get(piece, piece) for piece in super().collect_usage_pieces(ctx)]
+
+
+_USUAL_PIECES = {"{PATH}": "PATH..."}
 
 app = typer.Typer(
     name="articles",
@@ -227,6 +238,34 @@ def _finish(display: Display, checked: Summary, line: str, committed: bool) -> N
     raise typer.Exit(EXIT_OK if committed else EXIT_INVALID)
 
 
+# The export options that apply to some formats only; normalize and partition-by are checked with the target.
+_FORMAT_OPTIONS = {
+    "indent": ("json",),
+    "escape_formulas": ("csv",),
+    "compression": ("parquet",),
+    "row_group_size": ("parquet",),
+    **dict.fromkeys(("title", "link", "description", "feed_url", "limit", "build_date", "language"), ("rss",)),
+}
+
+
+def _no_format_here(value: str | None) -> None:
+    """`validate --format` names the report; an export has two formats, and names each."""
+    if value is not None:
+        _usage_error("export has no --format: --to FORMAT is the data's format, --report FORMAT the error report's")
+
+
+def _refuse_options_of_other_formats(ctx: typer.Context, format_name: str) -> None:
+    """An option given for another format is a mistake worth saying: --title with Parquet would do nothing.
+
+    Only options on the command line count: a configuration file's defaults for every export apply where they can.
+    """
+    for name, formats in _FORMAT_OPTIONS.items():
+        source = ctx.get_parameter_source(name)
+        if format_name not in formats and source is not None and source.name == "COMMANDLINE":
+            option = "--" + name.replace("_", "-")
+            _usage_error(f"{option} is for {' and '.join(formats)} output, and this export writes {format_name}")
+
+
 def _check_options(
     *,
     schema: Path | None,
@@ -278,14 +317,18 @@ Strict = Annotated[bool, typer.Option("--strict/--no-strict", help="Warnings fai
 SchemaOption = Annotated[
     Path | None,
     typer.Option(
-        "--schema", dir_okay=False, help="JSON Schema to validate against (default: the bundled article schema)."
+        "--schema",
+        metavar="FILE",
+        dir_okay=False,
+        help="JSON Schema to validate against (default: the bundled article schema).",
     ),
 ]
 Paths = Annotated[
     list[str], typer.Argument(metavar="PATH", help="Files, directories (walked recursively) or - for standard input.")
 ]
 Jobs = Annotated[
-    int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: one per available core).")
+    int | None,
+    typer.Option("--jobs", "-j", metavar="N", min=1, help="Worker processes (default: one per available core)."),
 ]
 Include = Annotated[
     list[str] | None,
@@ -316,6 +359,7 @@ MaxFileSize = Annotated[
     str,
     typer.Option(
         "--max-file-size",
+        metavar="SIZE",
         callback=_checked_size,  # checked as it is parsed, so that the message names the option
         help="Larger files are errors; units K, M, G.",
     ),
@@ -328,7 +372,10 @@ AllowDuplicateUrls = Annotated[
     ),
 ]
 Color = Annotated[
-    str, typer.Option("--color", callback=_one_of(["auto", "always", "never"]), help="Colour: auto, always or never.")
+    str,
+    typer.Option(
+        "--color", metavar="WHEN", callback=_one_of(["auto", "always", "never"]), help="Colour: auto, always or never."
+    ),
 ]
 FailFast = Annotated[
     bool, typer.Option("--fail-fast", help="Stop at the first invalid file (the same as --max-errors 1).")
@@ -341,6 +388,7 @@ OnInvalidOption = Annotated[
     str,
     typer.Option(
         "--on-invalid",
+        metavar="WHAT",
         callback=_one_of(["fail", "skip"]),
         help="fail: write nothing if any file is invalid; skip: write the valid ones, reject the rest.",
     ),
@@ -359,20 +407,29 @@ Statistics = Annotated[
     bool, typer.Option("--statistics", help="A count per keyword, most frequent first, in place of the findings.")
 ]
 ReportOption = Annotated[
-    str, typer.Option("--report", callback=_one_of(REPORTERS), help="Format of the error report on stderr.")
+    str,
+    typer.Option(
+        "--report", metavar="FORMAT", callback=_one_of(REPORTERS), help="Format of the error report on stderr."
+    ),
 ]
 ShowProgress = Annotated[
     bool, typer.Option("--progress/--no-progress", help="Progress on stderr when it is a terminal.")
 ]
 
 
-@app.command()
+@app.command(cls=_Command)
 def validate(
     paths: Paths,
     schema: SchemaOption = None,
     report_format: Annotated[
         str,
-        typer.Option("--format", "-f", callback=_one_of(REPORTERS), help=f"Report format: {', '.join(REPORTERS)}."),
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            callback=_one_of(REPORTERS),
+            help=f"Report format: {', '.join(REPORTERS)}.",
+        ),
     ] = "text",
     jobs: Jobs = None,
     include: Include = None,
@@ -424,8 +481,9 @@ def validate(
     raise typer.Exit(EXIT_INVALID if summary.invalid or (strict and summary.warnings) else EXIT_OK)
 
 
-@app.command()
+@app.command(cls=_Command)
 def export(
+    ctx: typer.Context,
     paths: Paths,
     output: Annotated[
         str | None,
@@ -436,7 +494,10 @@ def export(
     to: Annotated[
         str | None,
         typer.Option(
-            "--to", callback=_one_of(WRITERS), help=f"Format: {', '.join(WRITERS)} (default: from OUT's extension)."
+            "--to",
+            metavar="FORMAT",
+            callback=_one_of(WRITERS),
+            help=f"Format: {', '.join(WRITERS)} (default: from OUT's extension).",
         ),
     ] = None,
     schema: SchemaOption = None,
@@ -451,7 +512,9 @@ def export(
     on_invalid: OnInvalidOption = "fail",
     rejects: Rejects = None,
     report: ReportOption = "text",
-    indent: Annotated[int | None, typer.Option("--indent", min=0, help="JSON: indent by N spaces.")] = None,
+    indent: Annotated[
+        int | None, typer.Option("--indent", metavar="N", min=0, help="JSON: indent by N spaces.")
+    ] = None,
     escape_formulas: Annotated[
         bool,
         typer.Option(
@@ -463,28 +526,39 @@ def export(
         typer.Option("--normalize", metavar="DIR", help="CSV: write child tables (articles__topics.csv, ...) to DIR."),
     ] = None,
     compression: Annotated[
-        str, typer.Option("--compression", help="Parquet: zstd, snappy, gzip, brotli, lz4 or none.")
+        str, typer.Option("--compression", metavar="CODEC", help="Parquet: zstd, snappy, gzip, brotli, lz4 or none.")
     ] = "zstd",
     row_group_size: Annotated[
-        int, typer.Option("--row-group-size", min=1, help="Parquet: rows per row group (memory grows with it).")
+        int,
+        typer.Option(
+            "--row-group-size", metavar="N", min=1, help="Parquet: rows per row group (memory grows with it)."
+        ),
     ] = 10_000,
     partition_by: Annotated[
         str | None,
         typer.Option("--partition-by", metavar="FIELD", help="Parquet: write a hive-partitioned dataset to OUT."),
     ] = None,
-    title: Annotated[str | None, typer.Option("--title", help="RSS: channel title (default: Articles).")] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", metavar="TEXT", help="RSS: channel title (default: Articles).")
+    ] = None,
     link: Annotated[
-        str | None, typer.Option("--link", help="RSS: channel link (default: --feed-url, or the newest item's site).")
+        str | None,
+        typer.Option(
+            "--link", metavar="URL", help="RSS: channel link (default: --feed-url, or the newest item's site)."
+        ),
     ] = None,
     description: Annotated[
-        str | None, typer.Option("--description", help="RSS: channel description (default: the title).")
+        str | None, typer.Option("--description", metavar="TEXT", help="RSS: channel description (default: the title).")
     ] = None,
     feed_url: Annotated[
-        str | None, typer.Option("--feed-url", help="RSS: the feed's own URL, as atom:link rel=self.")
+        str | None, typer.Option("--feed-url", metavar="URL", help="RSS: the feed's own URL, as atom:link rel=self.")
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="RSS: only the newest N items.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", metavar="N", min=1, help="RSS: only the newest N items.")
+    ] = None,
     build_date: Annotated[
-        str | None, typer.Option("--build-date", help="RSS: lastBuildDate, RFC 3339 (default: the newest item's).")
+        str | None,
+        typer.Option("--build-date", metavar="DATE", help="RSS: lastBuildDate, RFC 3339 (default: the newest item's)."),
     ] = None,
     language: Annotated[
         str | None, typer.Option("--language", metavar="TAG", help="RSS: the channel's language, such as en-us.")
@@ -497,12 +571,17 @@ def export(
     statistics: Statistics = False,
     config: ConfigFile = None,
     isolated: Isolated = False,
+    _format: Annotated[str | None, typer.Option("--format", "-f", hidden=True, callback=_no_format_here)] = None,
 ) -> None:
     """Export valid articles to JSON, JSON Lines, CSV, Parquet or RSS, with the layout derived from the schema."""
     try:
         output, format_name = export_destination(output, to, normalize=normalize, partition_by=partition_by)
     except WriterError as error:
         _usage_error(str(error))
+    _refuse_options_of_other_formats(ctx, format_name)
+    named = format_for(output)
+    if to is not None and named is not None and named != to:
+        typer.echo(f"articles: warning: {output} is named like {named}, but --to {to} writes {to}", err=True)
     options = ExportOptions(
         indent=indent,
         escape_formulas=escape_formulas,
@@ -549,7 +628,7 @@ def export(
         _finish(display, outcome.checked, export_summary_line(outcome, output), outcome.committed)
 
 
-@app.command()
+@app.command(cls=_Command)
 def load(
     paths: Paths,
     into: Annotated[
@@ -557,7 +636,7 @@ def load(
         typer.Option("--into", metavar="TARGET", help="A DuckDB database file (warehouse.duckdb) or postgresql://..."),
     ],
     table: Annotated[
-        str, typer.Option("--table", help="The table to create or upsert into (schema.table works).")
+        str, typer.Option("--table", metavar="NAME", help="The table to create or upsert into (schema.table works).")
     ] = DEFAULT_TABLE,
     schema: SchemaOption = None,
     jobs: Jobs = None,
@@ -610,18 +689,31 @@ def load(
         _finish(display, outcome.export.checked, load_summary_line(outcome, into, table), outcome.committed)
 
 
-@app.command("schema")
+@app.command("schema", cls=_Command)
 def show_schema(
     schema: SchemaOption = None,
     schema_format: Annotated[
         str,
-        typer.Option("--format", "-f", callback=_one_of(SCHEMA_FORMATS), help=f"Output: {', '.join(SCHEMA_FORMATS)}."),
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            callback=_one_of(SCHEMA_FORMATS),
+            help=f"Output: {', '.join(SCHEMA_FORMATS)}.",
+        ),
     ] = "json-schema",
     dialect: Annotated[
         str | None,
-        typer.Option("--dialect", callback=_one_of(DIALECTS), help=f"With --format sql: {', '.join(DIALECTS)}."),
+        typer.Option(
+            "--dialect",
+            metavar="DIALECT",
+            callback=_one_of(DIALECTS),
+            help=f"With --format sql: {', '.join(DIALECTS)}.",
+        ),
     ] = None,
-    table: Annotated[str, typer.Option("--table", help="With --format sql: the table's name.")] = DEFAULT_TABLE,
+    table: Annotated[
+        str, typer.Option("--table", metavar="NAME", help="With --format sql: the table's name.")
+    ] = DEFAULT_TABLE,
     partition_by: Annotated[
         str | None,
         typer.Option(
@@ -635,7 +727,9 @@ def show_schema(
     """Print the article JSON Schema, or a table definition derived from it (Arrow, BigQuery, SQL DDL)."""
     try:
         loaded = load_schema(schema)
-        if schema_format == "json-schema" and dialect is None and partition_by is None:  # the file, byte for byte
+        if dialect is not None and schema_format == "json-schema":
+            schema_format = "sql"  # a dialect is asked of SQL alone
+        if schema_format == "json-schema" and partition_by is None:  # the file, byte for byte
             typer.echo(bundled_schema_text() if schema is None else schema.read_text(encoding="utf-8"), nl=False)
             return
         rendered = render_schema(loaded, schema_format, table=table, dialect=dialect, partition_by=partition_by)

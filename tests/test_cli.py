@@ -360,3 +360,44 @@ def test_quiet_shows_errors_only_and_statistics_count_keywords(run_cli: RunCli) 
     assert sum(counts) == len(findings)
     assert {row[1] for row in rows} == {f["keyword"] for f in findings}
     assert run_cli("validate", str(CASES / "invalid"), "--statistics", "--format", "json").exit_code == 2
+
+
+@pytest.mark.parametrize("command", ["validate", "export", "load"])
+def test_usage_reads_path_dots_and_every_placeholder_is_a_word(run_cli: RunCli, command: str) -> None:
+    shown = run_cli(command, "--help").stdout
+    assert f"Usage: articles {command} [OPTIONS] PATH..." in shown
+    assert "{PATH}" not in shown
+    assert not re.search(r"<[a-z ]+>", shown), re.findall(r"<[a-z ]+>", shown)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["-o", "{tmp}/a.parquet", "--title", "News"], "--title is for rss output, and this export writes parquet"),
+        (["-o", "{tmp}/a.csv", "--indent", "2"], "--indent is for json output, and this export writes csv"),
+        (["-o", "{tmp}/a.jsonl", "--compression", "gzip"], "--compression is for parquet output"),
+        (["-o", "{tmp}/a.json", "--format", "json"], "--to FORMAT is the data's format, --report FORMAT the error"),
+    ],
+)
+def test_an_option_for_another_format_is_a_usage_error(
+    run_cli: RunCli, tmp_path: Path, arguments: list[str], message: str
+) -> None:
+    result = run_cli("export", str(EXAMPLES), *(a.format(tmp=tmp_path) for a in arguments))
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_format_that_disagrees_with_the_extension_is_written_with_a_warning(run_cli: RunCli, tmp_path: Path) -> None:
+    result = run_cli("export", str(EXAMPLES), "-o", str(tmp_path / "a.json"), "--to", "jsonl")
+    assert result.exit_code == 0
+    assert "warning: " in result.stderr
+    assert "named like json, but --to jsonl writes jsonl" in result.stderr
+    assert [json.loads(line) for line in (tmp_path / "a.json").read_text(encoding="utf-8").splitlines()]
+
+
+def test_a_dialect_asks_for_sql(run_cli: RunCli) -> None:
+    assert (
+        run_cli("schema", "--dialect", "postgres").stdout
+        == run_cli("schema", "-f", "sql", "--dialect", "postgres").stdout
+    )
