@@ -19,6 +19,7 @@ from yaml.resolver import Resolver
 _TAG = "tag:yaml.org,2002:"
 STR_TAG = _TAG + "str"
 MERGE_TAG = _TAG + "merge"
+VALUE_TAG = _TAG + "value"
 
 _resolver = Resolver()
 _constructor = SafeConstructor()
@@ -46,7 +47,7 @@ class ScalarError(ValueError):
 
 
 def resolve_tag(value: str) -> str:
-    """The YAML 1.1 tag PyYAML gives an untagged plain scalar."""
+    """The YAML 1.1 tag PyYAML gives an untagged plain scalar (or one tagged `!`, which it reads alike)."""
     tag: str = _resolver.resolve(ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
     return tag
 
@@ -66,7 +67,7 @@ def construct(tag: str, value: str) -> Any:
         raise ScalarError(f"unsupported tag {tag!r}")
     try:
         return build(ScalarNode(tag, value))
-    except (ValueError, TypeError, KeyError) as error:
+    except (ValueError, TypeError, KeyError, IndexError) as error:  # IndexError: an empty `!!int` or `!!float`
         raise ScalarError(f"{value!r} cannot be read as {tag.removeprefix(_TAG)}") from error
 
 
@@ -105,3 +106,18 @@ def yaml11_ambiguity(value: str, tag: str, resolved: Any) -> str | None:
     if _same(resolved, other):
         return None
     return f"plain scalar {value} is read as {resolved!r} (YAML 1.1) but as {other!r} by YAML 1.2 loaders; quote it"
+
+
+def non_specific_ambiguity(value: str, resolved: Any) -> str | None:
+    """A warning when a scalar tagged `!` is not the text it holds.
+
+    PyYAML resolves such a scalar by its text, quoted or not, as if it were
+    plain: `! 50` and `! '50'` are 50. The YAML specs (1.1 and 1.2) make it a
+    string, and so do YAML 1.2 loaders.
+    """
+    if isinstance(resolved, str) and resolved == value:
+        return None
+    return (
+        f"! {value} is read as {resolved!r} by PyYAML, which resolves the tag ! like a plain scalar, "
+        f"but as the string {value!r} by YAML 1.2 loaders; drop the ! (and quote the value to keep it text)"
+    )

@@ -8,6 +8,9 @@ recursive composer and constructor, so that:
   aliased values are shared, not copied, so memory stays bounded;
 - duplicate keys, non-string keys, merge keys and unsafe tags are errors with
   the line they are on, instead of being silently resolved;
+- what PyYAML refuses (an anchor defined twice, a plain `=` or `<<` value) is
+  refused too, and what it accepts (an alias to an anchored key, the tag `!`)
+  reads as it reads it;
 - every value's line and column can be recorded on the way.
 """
 
@@ -23,7 +26,16 @@ from yaml import events as ev
 
 from converters.findings import Position
 from converters.limits import Limits
-from converters.yaml_scalars import MERGE_TAG, ScalarError, construct, resolve_tag, yaml11_ambiguity
+from converters.yaml_scalars import (
+    MERGE_TAG,
+    STR_TAG,
+    VALUE_TAG,
+    ScalarError,
+    construct,
+    non_specific_ambiguity,
+    resolve_tag,
+    yaml11_ambiguity,
+)
 
 Path = tuple[str | int, ...]
 # PyYAML's stubs make an event's marks optional; the parser always sets them.
@@ -34,6 +46,8 @@ _Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the
 _CORE = "tag:yaml.org,2002:"
 _MAP_TAGS = frozenset((None, "!", _CORE + "map"))
 _SEQ_TAGS = frozenset((None, "!", _CORE + "seq"))
+# YAML 1.1's indicator types, which PyYAML resolves plain `<<` and `=` to and cannot load as values.
+_INDICATOR_KINDS = {MERGE_TAG: "merge key", VALUE_TAG: "value key"}
 
 
 class YamlError(Exception):
@@ -77,7 +91,8 @@ class _Composer:
         self.line_offset = line_offset
         self.column_offset = column_offset
         self.stack: list[_Frame] = []
-        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.anchors: dict[str, tuple[Any, int]] = {}  # those an alias may refer to: not open collections
+        self.anchor_lines: dict[str, int] = {}  # every anchor defined so far, and the line it is on
         self.values = 0
         self.alias_values = 0
         self.root: Any = None
@@ -133,12 +148,29 @@ class _Composer:
         top = self.stack[-1]
         return isinstance(top.container, dict) and top.key is None
 
+    def define_anchor(self, event: Event) -> None:
+        """Note where an anchor is defined: PyYAML refuses a document that defines one twice."""
+        if event.anchor is None:
+            return
+        first_line = self.anchor_lines.get(event.anchor)
+        if first_line is not None:
+            raise self.fail(
+                "duplicate-anchor",
+                f"anchor &{event.anchor} is defined twice (first on line {first_line + self.line_offset}), "
+                "which PyYAML refuses: rename one",
+                event.start_mark,
+            )
+        self.anchor_lines[event.anchor] = event.start_mark.line
+
     def take_key(self, event: Event) -> None:
         top = self.stack[-1]
         assert isinstance(top.container, dict)
-        key = self.scalar_value(event)
-        if event.implicit[0] and event.value == "<<" and event.tag is None:
+        self.define_anchor(event)
+        tag = _scalar_tag(event)
+        if tag == MERGE_TAG:
             raise self.fail("merge-key", "merge keys (<<) are not supported: write the keys out", event.start_mark)
+        # PyYAML's constructor reads a key of YAML 1.1's value type (`=`) as the string it is.
+        key = event.value if tag == VALUE_TAG else self.scalar_value(event, tag)
         if not isinstance(key, str):
             raise self.fail("key-type", f"mapping key {event.value!r} is not a string: quote it", event.start_mark)
         first_line = top.key_lines.get(key)
@@ -150,37 +182,53 @@ class _Composer:
             )
         top.key_lines[key] = event.start_mark.line
         top.key, top.key_mark = key, event.start_mark
+        if event.anchor is not None:
+            self.anchors[event.anchor] = (key, 1)  # an alias to an anchored key is its text, as in PyYAML
 
     # -- events -----------------------------------------------------------------
 
-    def scalar_value(self, event: Event) -> Any:
-        tag = event.tag
-        if event.implicit[0] and tag is None:
-            resolved_tag = resolve_tag(event.value)
-            if resolved_tag == MERGE_TAG or resolved_tag == _CORE + "value":
-                return event.value  # `<<` and `=` are plain strings outside keys
-            value = construct(resolved_tag, event.value)
-            warning = yaml11_ambiguity(event.value, resolved_tag, value)
-            if warning is not None:
-                mark = event.start_mark
-                self.warnings.append(YamlError("yaml11", warning, mark.line, mark.column, self.current_path))
-            return value
-        if tag is None or tag == "!":
-            return event.value  # quoted or block scalars are always strings
+    def scalar_value(self, event: Event, tag: str) -> Any:
+        """The value of a scalar whose tag (see _scalar_tag) is `tag`."""
         if not tag.startswith(_CORE):
             raise self.fail("tag", f"unsupported YAML tag {tag!r}: remove it", event.start_mark)
+        kind = _INDICATOR_KINDS.get(tag)
+        if kind is not None and event.tag in (None, "!"):  # resolved from its text: `<<` or `=`
+            if event.tag is None:
+                shown, fix = f"plain {event.value}", "quote it"
+            else:
+                shown, fix = f"! {event.value}", "drop the ! and quote it"
+            raise self.fail(
+                "value",
+                f"{shown} reads as YAML 1.1's {kind}, which PyYAML cannot load as a value: {fix} to keep it as text",
+                event.start_mark,
+            )
         try:
-            return construct(tag, event.value)
+            value = construct(tag, event.value)
         except ScalarError as error:
             raise self.fail("tag", str(error), event.start_mark) from error
+        self.warn_if_read_otherwise(event, tag, value)
+        return value
+
+    def warn_if_read_otherwise(self, event: Event, tag: str, value: Any) -> None:
+        """A warning when YAML 1.2 loaders would read this scalar as something else."""
+        if event.tag == "!":
+            warning = non_specific_ambiguity(event.value, value)
+        elif event.tag is None and event.implicit[0]:
+            warning = yaml11_ambiguity(event.value, tag, value)
+        else:
+            return  # quoted, block or explicitly tagged: read alike everywhere
+        if warning is not None:
+            mark = event.start_mark
+            self.warnings.append(YamlError("yaml11", warning, mark.line, mark.column, self.current_path))
 
     def on_scalar(self, event: Event) -> None:
         if self.expecting_key():
             self.take_key(event)
             return
+        self.define_anchor(event)
         path, mark = self.child_path(event.start_mark, is_container=False)
         self.current_path = path
-        value = self.scalar_value(event)
+        value = self.scalar_value(event, _scalar_tag(event))
         problem = unrepresentable(value, event.value)
         if problem is not None:
             raise self.fail("value", problem, event.start_mark)
@@ -220,6 +268,7 @@ class _Composer:
             raise self.fail("tag", f"unsupported YAML tag {event.tag!r} on a {kind}: remove it", event.start_mark)
         if len(self.stack) >= self.limits.max_depth:
             raise self.fail("depth", f"nesting deeper than {self.limits.max_depth} levels", event.start_mark)
+        self.define_anchor(event)
         path, mark = self.child_path(event.start_mark, is_container=True)
         self.place(container, path, mark)
         self.values += 1
@@ -243,6 +292,18 @@ class _Composer:
             handler = handlers.get(type(event))
             if handler is not None:
                 handler(event)
+
+
+def _scalar_tag(event: Event) -> str:
+    """The tag PyYAML gives a scalar: its own, or, when it has none or the non-specific `!`, its text's.
+
+    libyaml marks a scalar plain-implicit when it is plain and untagged, and
+    also when it is tagged `!` with any content, quoted or not: PyYAML then
+    resolves it by its text, so `! '50'` is 50. Any other scalar is a string.
+    """
+    if event.tag is not None and event.tag != "!":
+        return str(event.tag)
+    return resolve_tag(event.value) if event.implicit[0] else STR_TAG
 
 
 def compose(text: str, *, limits: Limits, line_offset: int = 0, column_offset: int = 0) -> Tree:

@@ -401,3 +401,12 @@ def test_a_dialect_asks_for_sql(run_cli: RunCli) -> None:
         run_cli("schema", "--dialect", "postgres").stdout
         == run_cli("schema", "-f", "sql", "--dialect", "postgres").stdout
     )
+
+
+def test_nothing_but_the_report_and_the_summary_reaches_stderr(run_process: RunProcess, tmp_path: Path) -> None:
+    """rapidyaml prints errors of its own on deep nesting; a JSON report on stderr must still parse."""
+    invalid = CASES / "invalid"
+    result = run_process("validate", str(invalid))
+    assert result.stderr.splitlines() == [line for line in result.stderr.splitlines() if "files checked" in line]
+    exported = run_process("export", str(invalid), "-o", str(tmp_path / "o.jsonl"), "--report", "json")
+    assert json.loads(exported.stderr)["invalid"] > 1

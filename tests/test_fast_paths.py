@@ -23,10 +23,11 @@ import yaml
 from conftest import CASES, EXAMPLES, GOLDEN_CORPUS, REPO, SCHEMA_FILE
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from strategies import ARTICLES
+from strategies import ARTICLES, UNUSUAL_FRONT_MATTER, shaped_articles
 from test_fuzz import YAML_TOKENS, mutated_documents
 
-from converters.fast_reader import _indicator_at_node_start, _uncertain, fast_record
+from converters.check import STDIN_NAME, CheckOptions, check_bytes, check_paths
+from converters.fast_reader import _indicator_at_node_start, _rare_bytes, _uncertain, fast_record
 from converters.limits import Limits
 from converters.reader import ReaderError, parse_article
 from converters.validate import ArticleValidator
@@ -261,16 +262,15 @@ def test_articles_in_every_style_read_alike(article: dict[str, Any], style: dict
 
 
 # The rule _indicator_at_node_start() applies, as one regular expression: one of the
-# indicators at the start of the text or after a space, a line break, [, { or ,; and ? only
-# before a space, a line break or the end.
-_INDICATOR_AT_NODE_START = re.compile(rb"(?:^|(?<=[ \n\[{,]))(?:[]},&*!%@`]|\?(?=[ \n]|$))")
+# indicators at the start of the text or after a space, a line break, [, { or ,.
+_INDICATOR_AT_NODE_START = re.compile(rb"(?:^|(?<=[ \n\[{,]))[]},&*!%@`?]")
 
 
 @MANY
 @given(st.lists(st.sampled_from([*b"]},&*!%@`? \n[{ax-:'\"."]), max_size=40).map(bytes))
 def test_the_indicator_scan_is_its_rule(front_matter: bytes) -> None:
     expected = _INDICATOR_AT_NODE_START.search(front_matter) is not None
-    assert _indicator_at_node_start(front_matter) == expected
+    assert _indicator_at_node_start(front_matter, _rare_bytes(front_matter)) == expected
 
 
 @pytest.mark.parametrize(
@@ -284,4 +284,118 @@ def test_the_indicator_scan_is_its_rule(front_matter: bytes) -> None:
     ],
 )
 def test_document_markers_at_a_line_start_are_left_to_the_reference(front_matter: bytes, uncertain: bool) -> None:
-    assert _uncertain(front_matter) is uncertain
+    assert _uncertain(front_matter, _rare_bytes(front_matter)) is uncertain
+
+
+# -- one verdict whatever the line endings --------------------------------------------
+# The fast reader runs on LF files only; CRLF files and stdin go to the reference alone.
+# A document the fast reader takes but libyaml refuses was valid with LF and invalid with CRLF.
+
+CHECK_OPTIONS = CheckOptions()
+_ARTICLE = (
+    "---\ncategory: news\ntitle: A title\nexcerpt: An excerpt\npublishedDateTime: 2023-08-04T06:59:00Z\n"
+    "webUrl: https://example.org/a\ntype: article\n{extra}provider: {provider}\n---\n"
+)
+_PROVIDER = "{name: Example, domain: example.org}"
+
+Verdict = tuple[bool, list[tuple[str, str, int | None, int | None, str]], list[tuple[str, str, int | None, int | None]]]
+
+
+def _verdict(data: bytes, name: str = "article.md") -> Verdict:
+    result = check_bytes(name, data, VALIDATOR, CHECK_OPTIONS)
+    return (
+        result.valid,
+        [(f.keyword, f.pointer, f.line, f.column, f.message) for f in result.errors],
+        [(f.keyword, f.pointer, f.line, f.column) for f in result.warnings],
+    )
+
+
+def _assert_one_verdict(data: bytes) -> Verdict:
+    """The same verdict, keywords, lines and columns for the LF file, the CRLF file and stdin."""
+    lf = _verdict(data)
+    assert _verdict(data.replace(b"\n", b"\r\n")) == lf
+    assert _verdict(data, STDIN_NAME) == lf
+    return lf
+
+
+@pytest.mark.parametrize(
+    ("extra", "provider", "expected"),
+    [
+        ("", "{name: :x, domain: example.org}", ("yaml", 8, 18)),
+        ("", '{"name"\n  : "x", domain: example.org}', ("yaml", 9, 3)),
+        ("", "{name\n  : x, domain: example.org}", ("yaml", 9, 3)),
+        ("", "{name: x, domain: example.org:}", ("yaml", 8, 40)),
+        ("", "{name: x, :domain: example.org}", ("yaml", 8, 21)),
+        ("", "{name: x, domain: example.org, :}", ("yaml", 8, 42)),
+        (":\n", _PROVIDER, ("yaml", 8, 1)),
+        (": x\n", _PROVIDER, ("yaml", 8, 1)),
+        ("k" * 1025 + ": 1\n", _PROVIDER, ("yaml", 8, 1026)),
+        ('"' + "k" * 1023 + '": 1\n', _PROVIDER, ("yaml", 8, 1026)),
+        ("topics: [?x]\n", _PROVIDER, ("type", 8, 10)),
+        ("topics: [a:]\n", _PROVIDER, ("yaml", 8, 11)),
+        ("topics: [a, :b]\n", _PROVIDER, ("yaml", 8, 13)),
+        ("images:\n  - 'url\n    x': 1\n", _PROVIDER, ("yaml", 10, 7)),
+        ('images:\n  -\n    "url\n     x": 1\n', _PROVIDER, ("yaml", 11, 8)),
+        # rapidyaml reads a comment in a flow collection as text, ...
+        ("", "{domain: example.org, name: Example  #}", ("yaml", 9, 1)),
+        # ... some block scalar headers libyaml refuses, ...
+        ("topics:\n- |-1x\n  a\n", _PROVIDER, ("yaml", 9, 6)),
+        ("topics:\n- >  -1\n  a\n", _PROVIDER, ("yaml", 9, 6)),
+        # ... and what follows a quoted or flow entry on its line as the next node.
+        ('topics:\n- "a" - b\n', _PROVIDER, ("yaml", 9, 7)),
+        ("topics:\n- [a,\n  b] - c\n", _PROVIDER, ("yaml", 10, 6)),
+        ('topics:\n- "a" b: c\n', _PROVIDER, ("yaml", 9, 7)),
+    ],
+)
+def test_shapes_libyaml_refuses_have_one_verdict_whatever_the_line_endings(
+    extra: str, provider: str, expected: tuple[str, int, int]
+) -> None:
+    data = _ARTICLE.format(extra=extra, provider=provider).encode()
+    valid, errors, _ = _assert_one_verdict(data)
+    assert not valid
+    assert (errors[0][0], errors[0][2], errors[0][3]) == expected
+    assert fast_record(data, LIMITS) is None
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "k" * 1024 + ": 1\n",  # libyaml's limit: a simple key spans at most 1,024 characters
+        "'" + "k" * 1022 + "': 1\n",
+        "excerpt2: " + "long text " * 200 + "\n",  # long values are not keys
+    ],
+)
+def test_keys_up_to_libyamls_limit_take_the_fast_path(extra: str) -> None:
+    data = _ARTICLE.format(extra=extra, provider=_PROVIDER).encode()
+    assert _assert_reads_alike(data)
+    _assert_one_verdict(data)
+
+
+def test_a_duplicate_webUrl_is_located_in_both_files(tmp_path: Path) -> None:
+    # b.md was valid with LF, and then its duplicate could not be located: the reference refused it.
+    for name, provider in [("a.md", _PROVIDER), ("b.md", "{name: :x, domain: example.org}"), ("c.md", _PROVIDER)]:
+        (tmp_path / name).write_text(_ARTICLE.format(extra="", provider=provider), encoding="utf-8")
+    results = list(check_paths([str(tmp_path)], CheckOptions(jobs=1)))
+    assert [[f.keyword for f in r.errors] for r in results] == [[], ["yaml"], ["unique"]]
+    assert all(f.line is not None and f.column is not None for r in results for f in r.errors)
+    assert results[2].errors[0].message.endswith(f"{tmp_path / 'a.md'}:6")
+
+
+@MANY
+@given(UNUSUAL_FRONT_MATTER)
+def test_unusual_shapes_read_alike_or_go_to_the_reference(front_matter: str) -> None:
+    event("fast" if _assert_reads_alike(f"---\n{front_matter}---\n".encode()) else "reference")
+
+
+@MANY
+@given(shaped_articles())
+def test_shaped_articles_read_alike_or_go_to_the_reference(data: bytes) -> None:
+    event("fast" if _assert_reads_alike(data) else "reference")
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(shaped_articles() | UNUSUAL_FRONT_MATTER.map(lambda front_matter: f"---\n{front_matter}---\n".encode()))
+def test_every_shape_has_one_verdict_whatever_the_line_endings(data: bytes) -> None:
+    """The whole check, as LF bytes, as CRLF bytes and on stdin: one verdict, keywords, lines and columns."""
+    valid, errors, _ = _assert_one_verdict(data)
+    event("valid" if valid else f"invalid: {errors[0][0]}")

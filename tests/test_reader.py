@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 import yaml
 from conftest import CASES, SEEDS
-from hypothesis import given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from strategies import UNUSUAL_FRONT_MATTER
+from test_fuzz import _without_timestamps
 
 from converters.limits import Limits
 from converters.reader import ReaderError, parse_article, read_stream
@@ -259,3 +261,110 @@ def test_an_alias_inside_its_own_anchor_is_refused() -> None:
     with pytest.raises(ReaderError, match="collection that contains it") as caught:
         parse_article(b"---\na: &loop [1, *loop]\n---\n", LIMITS)
     assert caught.value.position == (2, len("a: &loop [1, ") + 1)
+
+
+# -- anchors, tags and indicators: the reference refuses what PyYAML refuses, or reads it alike ---
+
+
+def _pyyaml(front_matter: str) -> Any:
+    return yaml.load(front_matter, Loader=yaml.CSafeLoader)
+
+
+def _refused(front_matter: str) -> tuple[str, int, int]:
+    with pytest.raises(ReaderError) as caught:
+        parse_article(f"---\n{front_matter}---\n".encode(), LIMITS)
+    position = caught.value.position
+    assert position is not None
+    return caught.value.keyword, position.line, position.column
+
+
+@pytest.mark.parametrize(
+    ("front_matter", "second"),
+    [
+        ("a: &x 1\nb: &x 2\n", (3, 4)),
+        ("a: &x [&x 1]\n", (2, 8)),
+        ("&x a: 1\nb: &x 2\n", (3, 4)),  # the first one on a key
+        ("a: !!str &x 1\nb: &x {c: d}\n", (3, 4)),
+    ],
+)
+def test_an_anchor_defined_twice_is_refused_where_pyyaml_refuses_it(front_matter: str, second: tuple[int, int]) -> None:
+    with pytest.raises(yaml.composer.ComposerError, match="found duplicate anchor"):
+        _pyyaml(front_matter)
+    assert _refused(front_matter) == ("duplicate-anchor", *second)
+
+
+@pytest.mark.parametrize("front_matter", ["&k a: 1\nb: *k\n", "x:\n  &k a: 1\n  b: [*k, *k]\n", "&k 'a b': 1\nc: *k\n"])
+def test_an_alias_to_an_anchored_key_reads_as_the_key(front_matter: str) -> None:
+    article = parse_article(f"---\n{front_matter}---\n".encode(), LIMITS)
+    assert _equal(article.record, _pyyaml(front_matter))
+    assert article.warnings == []
+
+
+# The non-specific tag `!`: libyaml marks such a scalar plain-implicit whatever its style, and
+# PyYAML resolves it by its text, as it does a plain scalar; YAML 1.2 loaders read it as text.
+_NON_SPECIFIC = ["! 50", "! '50'", '! "50"', "! |\n  50\n", "! yes", "! ''", "! ~", "! 1.5", "! abc", "! '0o17'", "!"]
+
+
+@pytest.mark.parametrize("value", _NON_SPECIFIC)
+def test_the_non_specific_tag_reads_as_pyyaml_reads_it_with_a_warning_when_yaml12_differs(value: str) -> None:
+    front_matter = f"quality: {value}\n"
+    article = parse_article(f"---\n{front_matter}---\n".encode(), LIMITS)
+    expected = _pyyaml(front_matter)
+    assert _equal(article.record, expected)
+    text = yaml.load(f"quality: {value.replace('!', '!!str', 1)}\n", Loader=yaml.CSafeLoader)["quality"]
+    if expected["quality"] == text and isinstance(expected["quality"], str):
+        assert article.warnings == []
+    else:
+        [warning] = article.warnings
+        assert (warning.keyword, warning.position, warning.path) == ("yaml11", (2, 10), ("quality",))
+        assert "YAML 1.2" in warning.message
+
+
+@pytest.mark.parametrize(
+    ("front_matter", "expected"),
+    [
+        ("a: =\n", ("value", 2, 4)),
+        ("a: <<\n", ("value", 2, 4)),
+        ("a: [x, =]\n", ("value", 2, 8)),
+        ("a:\n  - <<\n", ("value", 3, 5)),
+        ("a: ! =\n", ("value", 2, 4)),
+        ("a: ! '<<'\n", ("value", 2, 4)),
+        ("! <<: {b: 1}\n", ("merge-key", 2, 1)),
+    ],
+)
+def test_the_value_and_merge_indicators_are_refused_where_pyyaml_does_not_read_them_as_text(
+    front_matter: str, expected: tuple[str, int, int]
+) -> None:
+    if expected[0] == "value":
+        with pytest.raises(yaml.constructor.ConstructorError, match="could not determine a constructor"):
+            _pyyaml(front_matter)
+    assert _refused(front_matter) == expected
+
+
+@pytest.mark.parametrize("front_matter", ["=: x\n", "a: '='\n", 'a: "<<"\n', "a: !!str <<\n", "a: |\n  =\n"])
+def test_the_value_and_merge_indicators_read_as_text_where_pyyaml_reads_them_so(front_matter: str) -> None:
+    article = parse_article(f"---\n{front_matter}---\n".encode(), LIMITS)
+    assert _equal(article.record, _pyyaml(front_matter))
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(front_matter=UNUSUAL_FRONT_MATTER)
+def test_the_reader_refuses_or_reads_as_pyyaml_the_shapes_where_parsers_part_ways(front_matter: str) -> None:
+    """Anchors (twice, on keys), aliases, the tags `!`, `!!str`, `!!int`..., `=` and `<<`, keys of every
+    layout: what PyYAML refuses is refused, and what is read reads as PyYAML reads it."""
+    try:
+        article = parse_article(f"---\n{front_matter}---\n".encode(), LIMITS)
+    except ReaderError as error:
+        event(f"refused: {error.keyword}")
+        return
+    try:
+        reference = _pyyaml(front_matter)
+    except (yaml.YAMLError, ValueError, TypeError, KeyError) as error:  # a constructor's own errors too
+        raise AssertionError(f"read as {article.record!r}, which PyYAML refuses: {error}") from None
+    assert _without_timestamps(article.record) == _without_timestamps(reference)
+    event("read")
+
+
+@pytest.mark.parametrize("value", ["!!float", "!!int ''", '!!float ""', "!!bool"])
+def test_an_empty_scalar_with_a_number_tag_is_refused_not_a_crash(value: str) -> None:
+    assert _refused(f"a: {value}\n") == ("tag", 2, 4)
