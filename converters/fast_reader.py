@@ -176,15 +176,17 @@ def _odd_flow_entry(text: bytes, opening: int) -> bool:
 
 
 def _indicator_at_node_start(front_matter: bytes, rare: bytes) -> bool:
-    for indicator in _INDICATORS:
-        if indicator not in rare:
-            continue
-        at = front_matter.find(indicator)
-        while at >= 0:
-            # Not inside a word or a value, such as `AT&T`, `a,b` or `?q=1`.
-            if at == 0 or front_matter[at - 1] in _NODE_START_AFTER:
-                return True
-            at = front_matter.find(indicator, at + 1)
+    # Not inside a word or a value, such as `AT&T`, `a,b` or `?q=1`.
+    return any(_found_after(front_matter, i, _NODE_START_AFTER) for i in _INDICATORS if i in rare)
+
+
+def _found_after(front_matter: bytes, byte: int, after: frozenset[int]) -> bool:
+    """Whether `byte` is in the front matter at its start, or right after one of `after`."""
+    at = front_matter.find(byte)
+    while at >= 0:
+        if at == 0 or front_matter[at - 1] in after:
+            return True
+        at = front_matter.find(byte, at + 1)
     return False
 
 
@@ -195,12 +197,7 @@ def _may_hold_flow(rare: bytes) -> bool:
 
 def _comment(front_matter: bytes) -> bool:
     """Whether a comment may be there: rapidyaml reads `{a: 1 #}` as the value `1 #`, libyaml a comment."""
-    at = front_matter.find(_COMMENT)
-    while at >= 0:
-        if at == 0 or front_matter[at - 1] in _COMMENT_AFTER:
-            return True
-        at = front_matter.find(_COMMENT, at + 1)
-    return False
+    return _found_after(front_matter, _COMMENT, _COMMENT_AFTER)
 
 
 def _unclear_block_scalar_header(front_matter: bytes) -> bool:
