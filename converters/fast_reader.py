@@ -67,10 +67,10 @@ _NOT_PLAIN_TEXT = re.compile(
 _INDICATORS = b"]},&*!%@`?"
 _NODE_START_AFTER = frozenset(b" \n[{,")
 # In a flow collection libyaml reads `:` as an indicator at the start of a node (`{a: :x}`,
-# `{"a"\n : b}`, `{: b}`) and refuses one before a flow indicator or `?` (`[a:]`, `[a:?]`);
-# rapidyaml reads text, or a key. `:` is in every line, and this regular expression costs
-# about 1 ns a byte, so it runs only when a flow collection may be there.
-_FLOW_COLON = re.compile(rb":(?:(?<=[\n \[{,]:)|[],?[{}])")
+# `{"a"::x}`, `{"a"\n : b}`, `{: b}`) and refuses one before a flow indicator or `?` (`[a:]`,
+# `[a:?]`); rapidyaml reads text, or a key. `:` is in every line, and this regular expression
+# costs about 1 ns a byte, so it runs only when a flow collection may be there.
+_FLOW_COLON = re.compile(rb":(?:(?<=[\n \[{,:]:)|[],?[{}])")
 # libyaml gives up on a key once the `:` after it is more than 1,024 characters (bytes or
 # more) from where it starts; rapidyaml has no limit.
 _KEY_SPAN_LIMIT = 1024
