@@ -47,6 +47,12 @@ class _Command(typer.core.TyperCommand):
 
 _USUAL_PIECES = {"{PATH}": "PATH..."}
 
+
+def _examples(*lines: str) -> str:
+    """An --help epilog of example commands; \\b keeps click from joining the lines."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 app = typer.Typer(
     name="articles",
     help="Check and convert corpora of news-article files (YAML front matter + body).",
@@ -417,7 +423,15 @@ ShowProgress = Annotated[
 ]
 
 
-@app.command(cls=_Command)
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "articles validate corpus/",
+        "articles validate corpus/ --format sarif --output-file articles.sarif",
+        "articles validate corpus/ --exclude drafts --statistics",
+        "articles validate - < article.md",
+    ),
+)
 def validate(
     paths: Paths,
     schema: SchemaOption = None,
@@ -481,7 +495,15 @@ def validate(
     raise typer.Exit(EXIT_INVALID if summary.invalid or (strict and summary.warnings) else EXIT_OK)
 
 
-@app.command(cls=_Command)
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "articles export corpus/ -o articles.parquet",
+        "articles export corpus/ -o dataset/ --partition-by published_date",
+        "articles export corpus/ -o articles.jsonl --on-invalid skip --rejects rejects.jsonl",
+        "articles export articles.parquet -o feed.xml --limit 50 --language en",
+    ),
+)
 def export(
     ctx: typer.Context,
     paths: Paths,
@@ -628,7 +650,13 @@ def export(
         _finish(display, outcome.checked, export_summary_line(outcome, output), outcome.committed)
 
 
-@app.command(cls=_Command)
+@app.command(
+    cls=_Command,
+    epilog=_examples(
+        "articles load corpus/ --into warehouse.duckdb",
+        "articles load corpus/ --into postgresql://user@host/db --table raw.articles",
+    ),
+)
 def load(
     paths: Paths,
     into: Annotated[
@@ -689,7 +717,14 @@ def load(
         _finish(display, outcome.export.checked, load_summary_line(outcome, into, table), outcome.committed)
 
 
-@app.command("schema", cls=_Command)
+@app.command(
+    "schema",
+    cls=_Command,
+    epilog=_examples(
+        "articles schema --format sql --dialect postgres",
+        "articles schema --format bigquery --partition-by category > schema.json",
+    ),
+)
 def show_schema(
     schema: SchemaOption = None,
     schema_format: Annotated[

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import CASES, EXAMPLES, SEEDS, RunCli, RunProcess
@@ -410,3 +411,21 @@ def test_nothing_but_the_report_and_the_summary_reaches_stderr(run_process: RunP
     assert result.stderr.splitlines() == [line for line in result.stderr.splitlines() if "files checked" in line]
     exported = run_process("export", str(invalid), "-o", str(tmp_path / "o.jsonl"), "--report", "json")
     assert json.loads(exported.stderr)["invalid"] > 1
+
+
+@pytest.mark.parametrize("command", ["validate", "export", "load", "schema"])
+def test_every_help_example_parses_as_a_command_line(run_cli: RunCli, command: str) -> None:
+    import shlex
+
+    import typer.main
+
+    from converters.cli import app
+
+    shown = run_cli(command, "--help").stdout
+    examples = [line.strip() for line in shown.split("Examples:\n", 1)[1].splitlines() if line.strip()]
+    assert examples
+    group: Any = typer.main.get_command(app)
+    for example in examples:
+        words = shlex.split(example.split(" < ")[0].split(" > ")[0])
+        assert words[:2] == ["articles", command], example
+        group.commands[command].make_context(command, words[2:])  # raises for an unknown option or bad value
