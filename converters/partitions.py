@@ -66,20 +66,6 @@ class PartitionKey:
         return quote(str(value), safe="")
 
 
-# BigQuery's hive partition key types (CUSTOM mode knows STRING, INTEGER, DATE and TIMESTAMP only).
-_BIGQUERY_KEY_TYPES = {"string": "STRING", "integer": "INTEGER", "boolean": "STRING"}
-
-
-def partition_type(layout: Field, column: str) -> str:
-    """The BigQuery type of a partition key, as its hive-partitioning URI prefix spells it."""
-    key = partition_key(layout, column)
-    if key.derived:
-        return "DATE"
-    field = layout.child(column)
-    assert field is not None  # partition_key refuses a column the layout does not have
-    return _BIGQUERY_KEY_TYPES[field.kind]
-
-
 def without_partition_column(layout: Field, key: PartitionKey) -> Field:
     """The columns a part file holds: all but the partition column, which lives in the folder names."""
     if key.derived:

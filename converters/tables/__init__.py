@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from converters.layout import Field, LayoutError, article_layout
-from converters.partitions import partition_key, partition_type, without_partition_column
+from converters.partitions import partition_key, without_partition_column
 from converters.tables.sql import DIALECTS, create_table
 
 DEFAULT_TABLE = "articles"
@@ -80,12 +80,9 @@ def render_schema(
 
 def hive_partition_hint(schema: dict[str, Any], partition_by: str) -> str:
     """How to load a dataset partitioned by `partition_by` into BigQuery: its hive-partitioning flags."""
-    kind = partition_type(article_layout(schema), partition_by)
-    return (
-        "bq load --source_format=PARQUET --parquet_enable_list_inference --hive_partitioning_mode=CUSTOM "
-        f"--hive_partitioning_source_uri_prefix='gs://BUCKET/PATH/{{{partition_by}:{kind}}}' "
-        "--schema=SCHEMA.json DATASET.TABLE 'gs://BUCKET/PATH/*.parquet'"
-    )
+    from converters.tables.bigquery import hive_partition_hint as bigquery_hint
+
+    return bigquery_hint(article_layout(schema), partition_by)
 
 
 __all__ = ["DEFAULT_TABLE", "DIALECTS", "PARTITIONED_FORMATS", "SCHEMA_FORMATS", "hive_partition_hint", "render_schema"]

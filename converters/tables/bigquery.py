@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from converters.layout import Field, LayoutError
+from converters.partitions import partition_key
 
 _TYPES = {
     "string": "STRING",
@@ -42,3 +43,21 @@ def _field(field: Field, mode: str = "NULLABLE") -> dict[str, Any]:
     if field.kind == "object":
         entry["fields"] = [_field(child) for child in field.children]
     return entry
+
+
+# The types of a hive partition key: CUSTOM mode knows STRING, INTEGER, DATE and TIMESTAMP only.
+_KEY_TYPES = {"string": "STRING", "integer": "INTEGER", "boolean": "STRING"}
+
+
+def hive_partition_hint(layout: Field, partition_by: str) -> str:
+    """The `bq load` flags for a dataset partitioned by `partition_by`, its key's type in the URI prefix."""
+    kind = "DATE"  # published_date, derived
+    if not partition_key(layout, partition_by).derived:
+        field = layout.child(partition_by)
+        assert field is not None  # partition_key refuses a field the layout does not have
+        kind = _KEY_TYPES[field.kind]
+    return (
+        "bq load --source_format=PARQUET --parquet_enable_list_inference --hive_partitioning_mode=CUSTOM "
+        f"--hive_partitioning_source_uri_prefix='gs://BUCKET/PATH/{{{partition_by}:{kind}}}' "
+        "--schema=SCHEMA.json DATASET.TABLE 'gs://BUCKET/PATH/*.parquet'"
+    )
