@@ -52,9 +52,9 @@ def is_excluded(relative: str, excludes: Sequence[str], *, through_folders: bool
     A pattern without `/` is matched against the name (`README.md`, `drafts`),
     one with `/` against the whole path (`tests/cases`, `docs/*.md`, and
     `/tests` for the folder at the top alone), with fnmatch, so `*` crosses
-    `/` as in --include. A walk meets every folder on
-    the way and prunes those excluded; a path given by name has not been
-    walked, so with `through_folders` each folder on it is matched as well.
+    `/` as in --include. A walk meets every folder on the way and prunes
+    those excluded; a path given by name has not been walked, so with
+    `through_folders` each folder on it is matched as well.
     """
     parts = [part for part in relative.split("/") if part not in ("", ".")]
     if not parts:
