@@ -1,10 +1,11 @@
-"""Data files as input: each record of a .json, .jsonl or .parquet file is one document.
+"""Data files as input: each record of a .json, .jsonl, .parquet or .csv file is one document.
 
-`articles export` reads its own outputs back, so Parquet -> RSS and JSON Lines
--> Parquet are one command each, validated exactly like front matter. A file
-is read as records when its name ends in one of INPUTS' extensions; every
-other file is an article file. A reader runs in the main process and yields
-one Record per document, in file order; the workers parse and validate them.
+`articles export` reads its own outputs back (CSV in its flat form, not the
+tables of --normalize), so Parquet -> RSS and CSV -> JSON Lines are one
+command each, validated exactly like front matter. A file is read as records
+when its name ends in one of INPUTS' extensions; every other file is an
+article file. A reader runs in the main process and yields one Record per
+document, in file order; the workers parse and validate them.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from converters.registry import import_named
 class Record:
     """One document from a data file, as it travels to a worker (so: picklable).
 
-    `line` is where the record starts: its line in JSON and JSON Lines, its
-    1-based row number in Parquet. `record` is None when `raw` is JSON text
-    still to be parsed, which the workers do in parallel. `problem` is
-    (keyword, message) when the reader could not produce the record at all.
+    `line` is where the record starts: its line in JSON and JSON Lines, the
+    line its row starts on in CSV, its 1-based row number in Parquet.
+    `record` is None when `raw` is JSON text still to be parsed, which the
+    workers do in parallel. `problem` is (keyword, message) when the reader
+    could not produce the record at all.
     """
 
     file: str
@@ -60,6 +62,7 @@ INPUTS: dict[str, InputFormat] = {
         InputFormat("json", (".json",), "converters.inputs.json_array:read_records"),
         InputFormat("jsonl", (".jsonl", ".ndjson"), "converters.inputs.json_lines:read_records"),
         InputFormat("parquet", (".parquet", ".pq"), "converters.inputs.parquet:read_records"),
+        InputFormat("csv", (".csv",), "converters.inputs.csv_flat:read_records"),
     )
 }
 

@@ -38,6 +38,7 @@ _RULES: dict[str, tuple[str, str]] = {
     "body": ("`body` given twice", "Keep either the `body` field or the text after the closing `---`, not both."),
     "json": ("Record is not valid JSON", "Fix the JSON at the line and column given."),
     "parquet": ("Parquet file or row cannot be read", "Rewrite the file with column types that have JSON values."),
+    "csv": ("CSV file or row cannot be read", "Write the file as `articles export --to csv` does: header, cell types."),
     "unique": ("webUrl used by another file", "Give each article its own webUrl, or pass --allow-duplicate-urls."),
     # Reading the YAML
     "yaml": ("Front matter is not valid YAML", "Fix the YAML at the line and column given."),
