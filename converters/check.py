@@ -52,6 +52,7 @@ class CheckOptions:
     force_exclude: bool = False  # and paths given by name too
     jobs: int | None = None  # None: every available core
     max_errors: int | None = None  # stop once this many errors are found (the file that reaches it is whole)
+    strict: bool = False  # warnings are errors: a file with one is invalid, and an export rejects it
     # For exporters: turns each chunk's valid records into the writer's own form (JSON Lines
     # bytes, an Arrow batch) in the worker processes, so that the main process only writes.
     # Needs keep_records; see CheckedChunk.
@@ -356,6 +357,9 @@ def _validated(
 ) -> FileResult:
     url = article.record.get("webUrl")
     errors = validator.check(name, article)
+    if options.strict and warnings:
+        errors, warnings = errors + warnings, []
+        in_file_order(errors)
     return FileResult(
         name,
         errors=errors,

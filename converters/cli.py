@@ -20,7 +20,7 @@ import typer.core
 from converters import __version__
 from converters.check import CheckOptions, IndexSpaceError, Summary, check_paths
 from converters.config import ConfigError, find_config, read_config, settings_for
-from converters.discover import DEFAULT_PATTERNS, InputError
+from converters.discover import DEFAULT_PATTERNS, InputError, Walk
 from converters.export import OnInvalid, export_summary_line
 from converters.export import export as run_export
 from converters.layout import LayoutError
@@ -171,16 +171,26 @@ def _checked_size(text: str) -> str:
 
 
 def _display(
-    choice: ReportChoice, default: TextIO, *, overwrite: bool, paths: Sequence[str], progress: bool
+    choice: ReportChoice,
+    default: TextIO,
+    check: CheckOptions,
+    *,
+    overwrite: bool,
+    paths: Sequence[str],
+    progress: bool | None,
 ) -> Display:
-    """The report's display; a report file that cannot be written where asked is a usage error."""
+    """The report's display; a report file that cannot be written where asked is a usage error.
+
+    The progress line counts the files ahead of the checks, walking them by the check's own rules.
+    """
     if choice.statistics and choice.format != "text":
         _usage_error("--statistics counts keywords in place of a report: it goes with the text format")
     try:
         report_file = ReportFile(choice.output_file, overwrite=overwrite, inputs=paths) if choice.output_file else None
     except OutputError as error:
         _usage_error(str(error))
-    return Display(choice, default, report_file, progress)
+    walk = Walk(tuple(paths), tuple(check.patterns), tuple(check.excludes), check.force_exclude)
+    return Display(choice, default, report_file, progress, walk)
 
 
 def _interrupted(display: Display, consequence: str = "") -> NoReturn:
@@ -283,6 +293,7 @@ def _check_options(
     allow_duplicate_urls: bool,
     fail_fast: bool,
     max_errors: int | None,
+    strict: bool,
 ) -> CheckOptions:
     return CheckOptions(
         schema_path=schema,
@@ -293,6 +304,7 @@ def _check_options(
         force_exclude=force_exclude,
         jobs=jobs,
         max_errors=1 if fail_fast else max_errors,
+        strict=strict,
     )
 
 
@@ -319,7 +331,10 @@ Isolated = Annotated[
     bool,
     typer.Option("--isolated", is_eager=True, callback=_configure, help="Read no configuration file."),
 ]
-Strict = Annotated[bool, typer.Option("--strict/--no-strict", help="Warnings fail too: exit 1 when there is any.")]
+Strict = Annotated[
+    bool,
+    typer.Option("--strict/--no-strict", help="Warnings are errors: a file with one is invalid (exit 1, or a reject)."),
+]
 SchemaOption = Annotated[
     Path | None,
     typer.Option(
@@ -419,12 +434,18 @@ ReportOption = Annotated[
     ),
 ]
 ShowProgress = Annotated[
-    bool, typer.Option("--progress/--no-progress", help="Progress on stderr when it is a terminal.")
+    bool | None,
+    typer.Option(
+        "--progress/--no-progress",
+        help="Progress on stderr; by default only on a terminal and outside CI. --progress forces it "
+        "(a line every few seconds where it cannot be redrawn).",
+    ),
 ]
 
 
 @app.command(
     cls=_Command,
+    short_help="Check article files; report every error as file:line:col.",
     epilog=_examples(
         "articles validate corpus/",
         "articles validate corpus/ --format sarif --output-file articles.sarif",
@@ -456,7 +477,7 @@ def validate(
     overwrite: Overwrite = False,
     max_errors: MaxErrors = None,
     color: Color = "auto",
-    progress: ShowProgress = True,
+    progress: ShowProgress = None,
     output_file: OutputFile = None,
     quiet: Quiet = False,
     statistics: Statistics = False,
@@ -464,7 +485,7 @@ def validate(
     isolated: Isolated = False,
 ) -> None:
     """Check article files against the schema and report every error with file:line:col."""
-    options = _check_options(
+    check = _check_options(
         schema=schema,
         jobs=jobs,
         include=include,
@@ -474,14 +495,15 @@ def validate(
         allow_duplicate_urls=allow_duplicate_urls,
         fail_fast=fail_fast,
         max_errors=max_errors,
+        strict=strict,
     )
     choice = ReportChoice(report_format, output_file, quiet, statistics, _use_color(color))
-    display = _display(choice, sys.stdout, overwrite=overwrite, paths=paths, progress=progress)
+    display = _display(choice, sys.stdout, check, overwrite=overwrite, paths=paths, progress=progress)
     summary = Summary()
     try:
         with (
             _failures_reported(display, (InputError, SchemaError), cannot_write=f"cannot write {output_file}"),
-            contextlib.closing(check_paths(paths, options)) as run,
+            contextlib.closing(check_paths(paths, check)) as run,
         ):
             for result in run:
                 summary.add(result)
@@ -492,11 +514,12 @@ def validate(
         display.close()
     if not display.reporter.writes_summary and display.summary_line_shown:
         typer.echo(summary_line(summary), err=True)
-    raise typer.Exit(EXIT_INVALID if summary.invalid or (strict and summary.warnings) else EXIT_OK)
+    raise typer.Exit(EXIT_INVALID if summary.invalid else EXIT_OK)  # --strict made warnings errors
 
 
 @app.command(
     cls=_Command,
+    short_help="Write valid articles as JSON, JSON Lines, CSV, Parquet or RSS.",
     epilog=_examples(
         "articles export corpus/ -o articles.parquet",
         "articles export corpus/ -o dataset/ --partition-by published_date",
@@ -530,6 +553,7 @@ def export(
     max_file_size: MaxFileSize = f"{DEFAULT_MAX_FILE_SIZE // 2**20}MiB",
     allow_duplicate_urls: AllowDuplicateUrls = False,
     fail_fast: FailFast = False,
+    strict: Strict = False,
     max_errors: MaxErrors = None,
     on_invalid: OnInvalidOption = "fail",
     rejects: Rejects = None,
@@ -587,7 +611,7 @@ def export(
     ] = None,
     overwrite: Overwrite = False,
     color: Color = "auto",
-    progress: ShowProgress = True,
+    progress: ShowProgress = None,
     output_file: OutputFile = None,
     quiet: Quiet = False,
     statistics: Statistics = False,
@@ -619,8 +643,20 @@ def export(
         build_date=build_date,
         language=language,
     )
+    check = _check_options(
+        schema=schema,
+        jobs=jobs,
+        include=include,
+        exclude=exclude,
+        force_exclude=force_exclude,
+        max_file_size=max_file_size,
+        allow_duplicate_urls=allow_duplicate_urls,
+        fail_fast=fail_fast,
+        max_errors=max_errors,
+        strict=strict,
+    )
     choice = ReportChoice(report, output_file, quiet, statistics, _use_color(color) and sys.stderr.isatty())
-    display = _display(choice, sys.stderr, overwrite=overwrite, paths=paths, progress=progress)
+    display = _display(choice, sys.stderr, check, overwrite=overwrite, paths=paths, progress=progress)
     # A full disk, a failing device: the output was discarded, never half-written.
     with (
         contextlib.closing(display),
@@ -630,17 +666,7 @@ def export(
             paths,
             output,
             format_name,
-            check=_check_options(
-                schema=schema,
-                jobs=jobs,
-                include=include,
-                exclude=exclude,
-                force_exclude=force_exclude,
-                max_file_size=max_file_size,
-                allow_duplicate_urls=allow_duplicate_urls,
-                fail_fast=fail_fast,
-                max_errors=max_errors,
-            ),
+            check=check,
             options=options,
             on_invalid=_on_invalid(on_invalid),
             rejects=rejects,
@@ -652,6 +678,7 @@ def export(
 
 @app.command(
     cls=_Command,
+    short_help="Upsert valid articles into a DuckDB or PostgreSQL table.",
     epilog=_examples(
         "articles load corpus/ --into warehouse.duckdb",
         "articles load corpus/ --into postgresql://user@host/db --table raw.articles",
@@ -673,13 +700,14 @@ def load(
     force_exclude: ForceExclude = False,
     max_file_size: MaxFileSize = f"{DEFAULT_MAX_FILE_SIZE // 2**20}MiB",
     fail_fast: FailFast = False,
+    strict: Strict = False,
     max_errors: MaxErrors = None,
     on_invalid: OnInvalidOption = "fail",
     rejects: Rejects = None,
     report: ReportOption = "text",
     overwrite: Overwrite = False,
     color: Color = "auto",
-    progress: ShowProgress = True,
+    progress: ShowProgress = None,
     output_file: OutputFile = None,
     quiet: Quiet = False,
     statistics: Statistics = False,
@@ -687,8 +715,20 @@ def load(
     isolated: Isolated = False,
 ) -> None:
     """Load valid articles into a warehouse table, upserting by webUrl, in one transaction."""
+    check = _check_options(
+        schema=schema,
+        jobs=jobs,
+        include=include,
+        exclude=exclude,
+        force_exclude=force_exclude,
+        max_file_size=max_file_size,
+        allow_duplicate_urls=False,
+        fail_fast=fail_fast,
+        max_errors=max_errors,
+        strict=strict,
+    )
     choice = ReportChoice(report, output_file, quiet, statistics, _use_color(color) and sys.stderr.isatty())
-    display = _display(choice, sys.stderr, overwrite=overwrite, paths=paths, progress=progress)
+    display = _display(choice, sys.stderr, check, overwrite=overwrite, paths=paths, progress=progress)
     # Staging the rows failed (a full temporary disk): the table was not touched.
     with (
         contextlib.closing(display),
@@ -698,17 +738,7 @@ def load(
             paths,
             into,
             table=table,
-            check=_check_options(
-                schema=schema,
-                jobs=jobs,
-                include=include,
-                exclude=exclude,
-                force_exclude=force_exclude,
-                max_file_size=max_file_size,
-                allow_duplicate_urls=False,
-                fail_fast=fail_fast,
-                max_errors=max_errors,
-            ),
+            check=check,
             on_invalid=_on_invalid(on_invalid),
             rejects=rejects,
             on_result=display.show,
@@ -720,6 +750,7 @@ def load(
 @app.command(
     "schema",
     cls=_Command,
+    short_help="Print the JSON Schema, or the Arrow, BigQuery or SQL table.",
     epilog=_examples(
         "articles schema --format sql --dialect postgres",
         "articles schema --format bigquery --partition-by category > schema.json",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 DEFAULT_PATTERNS: tuple[str, ...] = ("*.md", "*.markdown", "*.txt", "*.yaml", "*.yml")
@@ -46,6 +49,19 @@ def find_article_files(
             yield from _walk(root, patterns, excludes, skipped)
 
 
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """find_article_files's arguments as one value: what to look for, and where."""
+
+    paths: tuple[str, ...]
+    patterns: tuple[str, ...] = DEFAULT_PATTERNS
+    excludes: tuple[str, ...] = ()
+    force_exclude: bool = False
+
+    def files(self) -> Iterator[str]:
+        return find_article_files(self.paths, self.patterns, self.excludes, force_exclude=self.force_exclude)
+
+
 def is_excluded(relative: str, excludes: Sequence[str], *, through_folders: bool = False) -> bool:
     """Whether a path (relative, `/`-separated) is excluded.
 
@@ -56,23 +72,56 @@ def is_excluded(relative: str, excludes: Sequence[str], *, through_folders: bool
     those excluded; a path given by name has not been walked, so with
     `through_folders` each folder on it is matched as well.
     """
-    parts = [part for part in relative.split("/") if part not in ("", ".")]
-    if not parts:
-        return False
-    paths = ["/".join(parts[: end + 1]) for end in range(len(parts))] if through_folders else ["/".join(parts)]
-    names = parts if through_folders else parts[-1:]
-    for pattern in excludes:
-        body = pattern.strip("/")
-        by_path = "/" in body or pattern.startswith("/")
-        if any(fnmatchcase(candidate, body) for candidate in (paths if by_path else names)):
+    return ExcludeRules.of(excludes).match(relative, through_folders=through_folders)
+
+
+@dataclass(frozen=True, slots=True)
+class ExcludeRules:
+    """--exclude patterns compiled once per run, since a walk matches every entry against them all."""
+
+    names: re.Pattern[str] | None
+    paths: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, excludes: Sequence[str]) -> ExcludeRules:
+        by_path = [p.strip("/") for p in excludes if "/" in p.strip("/") or p.startswith("/")]
+        by_name = [p.strip("/") for p in excludes if not ("/" in p.strip("/") or p.startswith("/"))]
+        return cls(_any_of(by_name), _any_of(by_path))
+
+    def match(self, relative: str, *, through_folders: bool = False) -> bool:
+        parts = [part for part in relative.split("/") if part not in ("", ".")]
+        if not parts:
+            return False
+        names = parts if through_folders else parts[-1:]
+        if self.names is not None and any(self.names.match(name) for name in names):
             return True
-    return False
+        if self.paths is None:
+            return False
+        paths = ["/".join(parts[: end + 1]) for end in range(len(parts))] if through_folders else ["/".join(parts)]
+        return any(self.paths.match(path) for path in paths)
 
 
-def _left_out(path: str, root: str, excludes: Sequence[str]) -> bool:
-    """Excluded as seen from the folder given, or from the current directory."""
-    relative = os.path.relpath(path, root).replace(os.sep, "/")
-    return is_excluded(relative, excludes) or is_excluded(_from_here(path), excludes)
+def _any_of(globs: Sequence[str]) -> re.Pattern[str] | None:
+    """One regular expression matching what fnmatchcase matches for any of the globs."""
+    return re.compile("|".join(f"(?:{fnmatch.translate(glob)})" for glob in globs)) if globs else None
+
+
+class _WalkExcludes:
+    """Whether a walked entry is excluded, as seen from the folder given or from the current directory.
+
+    Both relative paths are made by slicing the entry's path, which starts with
+    the root's, rather than by os.path.relpath, which costs more than the match.
+    """
+
+    def __init__(self, root: str, excludes: Sequence[str]) -> None:
+        self.rules = ExcludeRules.of(excludes)
+        self.prefix = len(os.path.join(root, ""))
+        here = _from_here(root)
+        self.here = "" if here == "." else here + "/"
+
+    def __call__(self, path: str) -> bool:
+        relative = path[self.prefix :].replace(os.sep, "/")
+        return self.rules.match(relative) or self.rules.match(self.here + relative)
 
 
 def _from_here(path: str) -> str:
@@ -109,6 +158,7 @@ def _walk(root: str, patterns: Sequence[str], excludes: Sequence[str], skipped: 
     # An explicit stack, not recursion: a deep tree cannot hit the recursion limit.
     stack = [root]
     by_path = any("/" in pattern for pattern in patterns)  # else the relative path is never looked at
+    left_out = _WalkExcludes(root, excludes) if excludes else None
     while stack:
         directory = stack.pop()
         try:
@@ -121,7 +171,7 @@ def _walk(root: str, patterns: Sequence[str], excludes: Sequence[str], skipped: 
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            if excludes and _left_out(entry.path, root, excludes):
+            if left_out is not None and left_out(entry.path):
                 skipped.append(entry.path)  # a folder is left out whole, unread
             elif entry.is_dir(follow_symlinks=False):
                 subdirectories.append(entry.path)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from converters.discover import InputError, find_article_files, is_excluded
+from converters.discover import ExcludeRules, InputError, find_article_files, is_excluded
 
 
 def _touch(root: Path, *names: str) -> None:
@@ -133,3 +136,29 @@ def test_exclude_patterns_also_match_from_the_folder_given(tmp_path: Path) -> No
     _touch(tmp_path, "corpus/cases/x.md", "corpus/y.md")
     found = list(find_article_files([str(tmp_path / "corpus")], excludes=["cases"]))
     assert _relative(found, tmp_path) == ["corpus/y.md"]
+
+
+def _excluded_by_fnmatch(relative: str, excludes: list[str], through_folders: bool) -> bool:
+    """The rule as the docs state it, one fnmatchcase call a pattern: the reference for ExcludeRules."""
+    parts = [part for part in relative.split("/") if part not in ("", ".")]
+    paths = ["/".join(parts[: end + 1]) for end in range(len(parts))] if through_folders else ["/".join(parts)]
+    names = parts if through_folders else parts[-1:]
+    for pattern in excludes:
+        by_path = "/" in pattern.strip("/") or pattern.startswith("/")
+        if parts and any(fnmatchcase(c, pattern.strip("/")) for c in (paths if by_path else names)):
+            return True
+    return False
+
+
+_SEGMENTS = st.sampled_from(["a", "b", "data", "drafts", "README.md", "x.md", "tests", "cases", "ü", "[x]", ".", ""])
+_GLOBS = st.sampled_from(["*", "*.md", "a", "/a", "a/", "a/*", "*/b", "tests/cases", "/tests", "[ab]", "d?afts", "**"])
+
+
+@settings(max_examples=500, derandomize=True)
+@given(st.lists(_SEGMENTS, max_size=5), st.lists(_GLOBS, max_size=4), st.booleans())
+def test_compiled_exclude_rules_match_what_fnmatch_matches(
+    parts: list[str], excludes: list[str], through_folders: bool
+) -> None:
+    relative = "/".join(parts)
+    expected = _excluded_by_fnmatch(relative, excludes, through_folders)
+    assert ExcludeRules.of(excludes).match(relative, through_folders=through_folders) == expected

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from converters.check import Summary
+from converters.discover import Walk
 from converters.findings import FileResult
 from converters.output import AtomicOutput, refuse_inputs_as_outputs
-from converters.progress import Progress
+from converters.progress import stderr_progress
 from converters.report import reporter_named
 from converters.report.base import Reporter
 from converters.report.statistics import StatisticsReporter
@@ -52,34 +53,44 @@ class ReportChoice:
 
 
 class Display:
-    """Report lines as results arrive, with the progress counter kept out of their way."""
+    """Report lines as results arrive, with the progress line kept out of their way.
 
-    def __init__(self, choice: ReportChoice, default: TextIO, report_file: ReportFile | None, progress: bool) -> None:
+    `progress` is --progress (True), --no-progress (False) or neither (None); see
+    converters/progress.py for what each shows where. `walk` finds the files the
+    run will check: it is walked again, ahead of the checks, to count them.
+    """
+
+    def __init__(
+        self,
+        choice: ReportChoice,
+        default: TextIO,
+        report_file: ReportFile | None,
+        progress: bool | None,
+        walk: Walk | None = None,
+    ) -> None:
         self.choice = choice
         self.report_file = report_file
         stream = report_file.stream if report_file is not None else default
         reporter_class = StatisticsReporter if choice.statistics else reporter_named(choice.format)
         self.reporter: Reporter = reporter_class(stream, color=choice.color and report_file is None)
-        self.meter = Progress(sys.stderr, enabled=progress and sys.stderr.isatty())
-        self.checked = 0
+        self.meter = stderr_progress(progress, walk)
         # The human summary line goes to stderr, unless the report is there and is for machines to read.
         self.summary_line_shown = not choice.quiet and (
             report_file is not None or default is not sys.stderr or choice.format == "text" or choice.statistics
         )
 
     def show(self, result: FileResult) -> None:
-        self.checked += 1
         if self.choice.quiet and result.warnings:
             result = dataclasses.replace(result, warnings=[])
         if result.errors or result.warnings:
             self.meter.clear()
         self.reporter.file_checked(result)
-        self.meter.advance(self.checked)
+        self.meter.advance(result.file)
 
     def finish(self, summary: Summary, *, summary_in_report: bool) -> None:
         """The report's end. A report that carries its own summary line (text) writes it when
         `summary_in_report` (validate), and not with --quiet; export and load print their own."""
-        self.meter.clear()
+        self.meter.close()
         if not self.reporter.writes_summary or (summary_in_report and not self.choice.quiet):
             self.reporter.finish(summary)
         if self.report_file is not None:
@@ -87,5 +98,6 @@ class Display:
 
     def close(self) -> None:
         """Discard a report file that was not committed: the run failed before its end."""
+        self.meter.close()
         if self.report_file is not None and not self.report_file.output.committed:
             self.report_file.discard()
