@@ -40,6 +40,24 @@ def run_cli() -> RunCli:
     return run
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = os.environ.get("ARTICLES_TEST_POSTGRES")
+    required = os.environ.get("ARTICLES_REQUIRE_POSTGRES") == "1"
+    if not url:
+        if required:
+            pytest.fail("ARTICLES_REQUIRE_POSTGRES is set but ARTICLES_TEST_POSTGRES is not")
+        pytest.skip("no PostgreSQL server: set ARTICLES_TEST_POSTGRES=postgresql://... to run these tests")
+    psycopg = pytest.importorskip("psycopg") if not required else __import__("psycopg")
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.Error as error:
+        if required:
+            pytest.fail(f"PostgreSQL at {url} is not reachable: {error}")
+        pytest.skip(f"PostgreSQL at {url} is not reachable: {error}")
+    return url
+
+
 @pytest.fixture
 def run_process() -> RunProcess:
     """Run the installed `articles` console script in a real subprocess."""

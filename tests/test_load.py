@@ -24,24 +24,6 @@ from test_export import CORPUS, _records
 Query = Callable[[str], list[tuple[Any, ...]]]
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    url = os.environ.get("ARTICLES_TEST_POSTGRES")
-    required = os.environ.get("ARTICLES_REQUIRE_POSTGRES") == "1"
-    if not url:
-        if required:
-            pytest.fail("ARTICLES_REQUIRE_POSTGRES is set but ARTICLES_TEST_POSTGRES is not")
-        pytest.skip("no PostgreSQL server: set ARTICLES_TEST_POSTGRES=postgresql://... to run these tests")
-    psycopg = pytest.importorskip("psycopg") if not required else __import__("psycopg")
-    try:
-        psycopg.connect(url, connect_timeout=5).close()
-    except psycopg.Error as error:
-        if required:
-            pytest.fail(f"PostgreSQL at {url} is not reachable: {error}")
-        pytest.skip(f"PostgreSQL at {url} is not reachable: {error}")
-    return url
-
-
 class Target:
     """A fresh table in DuckDB or PostgreSQL, and a way to query it."""
 
