@@ -33,7 +33,7 @@ from converters.report.base import summary_line
 from converters.report.display import Display, ReportChoice, ReportFile
 from converters.schema import SchemaError, bundled_schema_text, load_schema
 from converters.tables import DEFAULT_TABLE, DIALECTS, SCHEMA_FORMATS, hive_partition_hint, render_schema
-from converters.writers import WRITERS, ExportOptions, WriterError, export_destination, format_for
+from converters.writers import COMPRESSIONS, WRITERS, ExportOptions, WriterError, export_destination, format_for
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_WRITE_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -140,7 +140,7 @@ def _usage_error(message: str) -> NoReturn:
 def _use_color(choice: str) -> bool:
     if choice != "auto":
         return choice == "always"
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
 def _one_of(choices: Iterable[str]) -> Callable[[str | None], str | None]:
@@ -512,7 +512,8 @@ def validate(
             display.finish(summary, summary_in_report=True)
     finally:
         display.close()
-    if not display.reporter.writes_summary and display.summary_line_shown:
+    # A report in a file ends with its summary too (text does), but the log needs it as well.
+    if (not display.reporter.writes_summary or display.report_file is not None) and display.summary_line_shown:
         typer.echo(summary_line(summary), err=True)
     raise typer.Exit(EXIT_INVALID if summary.invalid else EXIT_OK)  # --strict made warnings errors
 
@@ -572,7 +573,13 @@ def export(
         typer.Option("--normalize", metavar="DIR", help="CSV: write child tables (articles__topics.csv, ...) to DIR."),
     ] = None,
     compression: Annotated[
-        str, typer.Option("--compression", metavar="CODEC", help="Parquet: zstd, snappy, gzip, brotli, lz4 or none.")
+        str,
+        typer.Option(
+            "--compression",
+            metavar="CODEC",
+            callback=_one_of(COMPRESSIONS),
+            help=f"Parquet: {', '.join(COMPRESSIONS[:-1])} or {COMPRESSIONS[-1]}.",
+        ),
     ] = "zstd",
     row_group_size: Annotated[
         int,

@@ -9,6 +9,7 @@ options, by their long names. The command line overrides both.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Iterable
@@ -39,7 +40,7 @@ class Config:
     def located(self, key: str, command: str | None = None) -> str:
         """`FILE:LINE: key` for messages, the line found by looking for the key under its table."""
         table = self.prefix + command if command else self.prefix.rstrip(".")
-        return f"{self.path}:{_line_of(self.text, table, key)}: {key!r}"
+        return f"{_shown(self.path)}:{_line_of(self.text, table, key)}: {key!r}"
 
 
 def find_config(start: Path) -> Path | None:
@@ -87,8 +88,8 @@ def settings_for(config: Config, command: str, options: Iterable[str]) -> dict[s
             continue
         if key not in SHARED_KEYS:
             raise ConfigError(
-                f"{config.located(key)} is not a setting: the top level takes {', '.join(SHARED_KEYS)}, "
-                f"and a table for {', '.join(COMMANDS)}"
+                f"{config.located(key)} is not a setting{_did_you_mean(key, [*SHARED_KEYS, *COMMANDS])}: "
+                f"the top level takes {', '.join(SHARED_KEYS)}, and a table for {', '.join(COMMANDS)}"
             )
         if key in known:
             settings[key] = (config.located(key), value)
@@ -96,11 +97,24 @@ def settings_for(config: Config, command: str, options: Iterable[str]) -> dict[s
     for key, value in table.items():
         if key not in known:
             raise ConfigError(
-                f"{config.located(key, command)} is not an option of `articles {command}`: "
-                f"it takes {', '.join(sorted(known))}"
+                f"{config.located(key, command)} is not an option of `articles {command}`"
+                f"{_did_you_mean(key, known)}: it takes {', '.join(sorted(known))}"
             )
         settings[key] = (config.located(key, command), value)
     return settings
+
+
+def _did_you_mean(key: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _shown(path: Path) -> str:
+    """The file as the user would name it: relative to the current directory when it is under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _line_of(text: str, table: str, key: str) -> int:

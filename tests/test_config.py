@@ -56,7 +56,10 @@ def test_articles_toml_comes_before_pyproject_and_config_names_one(run_process: 
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ('[tool.articles]\nschema = "s.json"\nexlude = ["x"]\n', "pyproject.toml:3: 'exlude' is not a setting"),
+        (
+            '[tool.articles]\nschema = "s.json"\nexlude = ["x"]\n',
+            "articles: error: pyproject.toml:3: 'exlude' is not a setting (did you mean 'exclude'?)",
+        ),
         ('[tool.articles]\n\nexclude = "drafts"\n', "pyproject.toml:3: 'exclude' must be a list of strings"),
         ("[tool.articles]\nstrict = 1\n", "pyproject.toml:2: 'strict' must be true or false, not 1"),
         ("[tool.articles.validate]\njobs = 0\n", "pyproject.toml:2: 'jobs': 0 is not in the range"),
@@ -68,7 +71,16 @@ def test_articles_toml_comes_before_pyproject_and_config_names_one(run_process: 
         ("[tool.articles]\nvalidate = 3\n", "pyproject.toml:2: 'validate' must be a table"),
         ("[tool.articles\n", "pyproject.toml: not valid TOML"),
     ],
-    ids=["unknown-key", "wrong-type", "not-a-bool", "out-of-range", "not-an-option-here", "bad-size", "table", "toml"],
+    ids=[
+        "unknown-key",
+        "wrong-type",
+        "not-a-bool",
+        "out-of-range",
+        "not-an-option-here",
+        "bad-size",
+        "table",
+        "toml",
+    ],
 )
 def test_a_bad_setting_is_a_usage_error_naming_the_file_the_key_and_its_line(
     run_process: RunProcess, tmp_path: Path, config: str, message: str
@@ -94,6 +106,13 @@ def test_export_defaults_and_a_schema_relative_to_the_file(run_process: RunProce
     again = run_process("export", "articles", "-o", str(tmp_path / "out.parquet"), "--compression", "gzip", cwd=project)
     assert again.returncode == 0, again.stderr
     assert pq.ParquetFile(tmp_path / "out.parquet").metadata.row_group(0).column(0).compression == "GZIP"
+
+
+def test_a_choice_the_option_refuses_names_the_file_too(run_process: RunProcess, tmp_path: Path) -> None:
+    project = _project(tmp_path, "[tool.articles.export]\ncompression = 'zip'\n")
+    result = run_process("export", ".", "-o", str(tmp_path / "out.parquet"), cwd=project)
+    assert result.returncode == 2
+    assert result.stderr.startswith("articles: error: pyproject.toml:2: 'compression': 'zip' is not one of: zstd")
 
 
 def test_strict_from_the_configuration_fails_on_warnings(run_process: RunProcess, tmp_path: Path) -> None:

@@ -258,7 +258,10 @@ def test_a_partition_folder_that_does_not_fit_its_field_is_an_error_for_its_file
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--partition-by", "provider"], "cannot partition by 'provider'"), (["--compression", "lzma"], "must be one of")],
+    [
+        (["--partition-by", "provider"], "cannot partition by 'provider'"),
+        (["--compression", "lzma"], "is not one of: zstd"),
+    ],
 )
 def test_bad_parquet_options_are_usage_errors(run_cli: RunCli, tmp_path: Path, args: list[str], message: str) -> None:
     result = run_cli("export", str(CORPUS), "-o", str(tmp_path / "x.parquet"), *args)

@@ -314,3 +314,12 @@ def test_azure_names_no_source_for_stdin(run_cli: RunCli) -> None:
 
 def test_the_new_formats_are_registered() -> None:
     assert set(NEW_FORMATS) <= set(REPORTERS)
+
+
+def test_a_text_report_in_a_file_keeps_the_summary_in_the_log_too(run_cli: RunCli, tmp_path: Path) -> None:
+    report = tmp_path / "report.txt"
+    result = run_cli("validate", str(CASES / "invalid" / "typo-key.md"), "--output-file", str(report))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("1 file checked: 0 valid, 1 invalid; 2 errors")
+    assert report.read_text(encoding="utf-8").splitlines()[-1].startswith("1 file checked")

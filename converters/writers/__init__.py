@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from converters.registry import import_named
-from converters.writers.base import ExportOptions, SchemaInfo, Writer, WriterError
+from converters.writers.base import COMPRESSIONS, ExportOptions, SchemaInfo, Writer, WriterError
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,7 @@ def export_destination(
 
 
 __all__ = [
+    "COMPRESSIONS",
     "WRITERS",
     "ExportOptions",
     "Format",

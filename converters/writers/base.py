@@ -14,6 +14,9 @@ from converters.layout import Field
 
 Item = TypeVar("Item")
 
+# Parquet's codecs; here rather than beside the writer, so the command line can check one without pyarrow.
+COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
+
 
 @dataclass(frozen=True, slots=True)
 class ExportOptions:

@@ -29,9 +29,16 @@ from converters.arrow_schema import (
     text_timestamps,
 )
 from converters.partitions import PartitionKey, partition_key, without_partition_column
-from converters.writers.base import Encoder, EncodingWriter, ExportOptions, SchemaInfo, Writer, WriterError, kept
-
-COMPRESSIONS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
+from converters.writers.base import (
+    COMPRESSIONS,
+    Encoder,
+    EncodingWriter,
+    ExportOptions,
+    SchemaInfo,
+    Writer,
+    WriterError,
+    kept,
+)
 
 
 def _file_writer(where: BinaryIO | str, schema: pa.Schema, options: ExportOptions) -> pq.ParquetWriter:
