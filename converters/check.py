@@ -7,9 +7,11 @@ drive; it never prints.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import json
+import os
 import struct
 import sys
 import tempfile
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from converters.discover import DEFAULT_PATTERNS, STDIN, InputError, find_article_files
+from converters.discover import DEFAULT_PATTERNS, STDIN, InputError, find_article_files, is_uri
 from converters.fast_reader import fast_record
 from converters.findings import FileResult, Finding, Position, in_file_order, json_pointer
 from converters.inputs import Record, as_article, input_format, read_records
@@ -193,9 +195,31 @@ def _sources(paths: Sequence[str], options: CheckOptions, left_out: list[str]) -
             yield (STDIN_NAME, sys.stdin.buffer.read(options.limits.max_file_size + 1))
         elif input_format(path) is not None:
             layout = layout or _layout(options)
-            yield from read_records(path, layout, options.limits)
+            reader = _stored_records if is_uri(path) else read_records
+            yield from reader(path, layout, options.limits)
         else:
             yield path
+
+
+def _stored_records(uri: str, layout: Field, limits: Limits) -> Iterator[Source]:
+    """A stored data file's records: fetched whole to a temporary file first, since Parquet is read by seeking.
+
+    The copy keeps the key's folders, so `NAME=VALUE` partitions still name
+    their values, and each record is named by the URI, not the copy.
+    """
+    from converters.storage import Uri, store_for
+
+    parsed = Uri.parse(uri)
+    with tempfile.TemporaryDirectory(prefix="articles-object-") as folder:
+        local = os.path.join(folder, *parsed.key.split("/"))
+        os.makedirs(os.path.dirname(local), exist_ok=True)
+        try:
+            store_for(parsed).download(parsed, local)
+        except OSError as error:
+            yield Record(uri, 1, b"", problem=("read", f"cannot read object: {error}"))
+            return
+        for record in read_records(local, layout, limits):
+            yield dataclasses.replace(record, file=uri)
 
 
 def _layout(options: CheckOptions) -> Field:
@@ -224,6 +248,7 @@ def check_chunk(sources: list[Source]) -> CheckedChunk:
     """Check consecutive documents in this process, and encode their valid records if asked to."""
     assert _checker is not None, "init_checker() first"
     encoder = _checker[1].encode
+    sources = list(_fetched(sources, _checker[1].limits))
     if encoder is None:
         return CheckedChunk([check_source(source) for source in sources])
     with _cyclic_gc_paused():
@@ -269,6 +294,27 @@ def _check_and_encode(sources: list[Source], encoder: Encoder) -> CheckedChunk:
     return CheckedChunk(results, rows, encoder.encode_chunk(items))
 
 
+def _fetched(sources: list[Source], limits: Limits) -> Iterator[Source]:
+    """The chunk's stored objects, fetched many at a time while the ones before them are checked.
+
+    An object is read up to one byte over the size limit, as a file is; one
+    that cannot be read stays its URI, for check_source to report.
+    """
+    uris = [source for source in sources if isinstance(source, str) and is_uri(source)]
+    if not uris:
+        yield from sources
+        return
+    from converters.storage import Uri, store_for
+
+    parsed = [Uri.parse(uri) for uri in uris]
+    fetched = store_for(parsed[0]).read_many(parsed, limits.max_file_size + 1)
+    for source in sources:
+        if not (isinstance(source, str) and is_uri(source)) or isinstance(data := next(fetched), OSError):
+            yield source
+        else:
+            yield (source, data)
+
+
 def check_source(source: Source) -> FileResult:
     assert _checker is not None, "init_checker() first"
     validator, options = _checker
@@ -278,13 +324,16 @@ def check_source(source: Source) -> FileResult:
         name, data = source
         return check_bytes(name, data, validator, options)
     try:
-        data = _read_file(source, options.limits)
+        data = read_file(source, options.limits)
     except ReaderError as error:
         return FileResult(source, errors=[_reader_finding(source, error)])
     return check_bytes(source, data, validator, options)
 
 
-def _read_file(path: str, limits: Limits) -> bytes:
+def read_file(path: str, limits: Limits) -> bytes:
+    """A file's or a stored object's bytes, at most the size limit; ReaderError when it cannot be read."""
+    if is_uri(path):
+        return _read_object(path, limits)
     try:
         with open(path, "rb") as stream:
             return read_stream(stream, limits)
@@ -292,6 +341,19 @@ def _read_file(path: str, limits: Limits) -> bytes:
         raise ReaderError("read", "is a directory, not a file") from error
     except OSError as error:
         raise ReaderError("read", f"cannot read file: {error.strerror or error}") from error
+
+
+def _read_object(uri: str, limits: Limits) -> bytes:
+    from converters.storage import Uri, store_for
+
+    parsed = Uri.parse(uri)
+    try:
+        data = store_for(parsed).read(parsed, limits.max_file_size + 1)
+    except OSError as error:
+        raise ReaderError("read", f"cannot read object: {error}") from error
+    if len(data) > limits.max_file_size:
+        raise size_error(limits)
+    return data
 
 
 def check_bytes(name: str, data: bytes, validator: ArticleValidator, options: CheckOptions) -> FileResult:
@@ -504,7 +566,7 @@ class UrlIndex:
 
     def _locate(self, file: str) -> Position | None:
         try:
-            article = parse_article(_read_file(file, self._limits), self._limits)
+            article = parse_article(read_file(file, self._limits), self._limits)
         except ReaderError:
             return None  # changed since it was checked: report the file without a line
         return article.positions.get(("webUrl",))

@@ -11,6 +11,7 @@ from fnmatch import fnmatchcase
 
 DEFAULT_PATTERNS: tuple[str, ...] = ("*.md", "*.markdown", "*.txt", "*.yaml", "*.yml")
 STDIN = "-"
+URI_SCHEMES = ("s3://",)  # converters.storage.STORES' schemes; kept here so paths are told apart without it
 
 
 class InputError(Exception):
@@ -36,17 +37,75 @@ def find_article_files(
     who names a file means it. Raises InputError for a path that does not
     exist, before anything is yielded.
     """
+    uris = [path for path in paths if is_uri(path)]
     for path in paths:
-        if path != STDIN and not os.path.lexists(path):
+        if path != STDIN and path not in uris and not os.path.lexists(path):
             raise InputError(f"path does not exist: {path}")
+    objects = _stored_objects(uris)
     skipped = left_out if left_out is not None else []
     for root in _distinct_roots(paths):
-        if root != STDIN and force_exclude and is_excluded(_from_here(root), excludes, through_folders=True):
+        if root in objects:
+            yield from _stored_files(root, objects[root], patterns, excludes, skipped, force_exclude=force_exclude)
+        elif root != STDIN and force_exclude and is_excluded(_from_here(root), excludes, through_folders=True):
             skipped.append(root)
         elif root == STDIN or not os.path.isdir(root):
             yield root
         else:
             yield from _walk(root, patterns, excludes, skipped)
+
+
+def is_uri(path: str) -> bool:
+    """`s3://...`: an object or a prefix in a store (see converters.storage), not a local path."""
+    return path.startswith(URI_SCHEMES)
+
+
+def _stored_objects(uris: Sequence[str]) -> dict[str, bool]:
+    """Each URI -> whether it names one object (else a prefix); InputError for one that names neither.
+
+    Asked before anything is yielded, so a mistyped URI fails the run at once.
+    """
+    if not uris:
+        return {}
+    from converters.storage import Uri, store_for  # the store's client library loads only for a URI
+
+    found = {}
+    for text in uris:
+        uri = Uri.parse(text)
+        kind = store_for(uri).kind(uri)
+        if kind is None:
+            raise InputError(f"path does not exist: {text} (no object with that key, and none under it)")
+        found[text] = kind == "object"
+    return found
+
+
+def _stored_files(
+    root: str,
+    single: bool,
+    patterns: Sequence[str],
+    excludes: Sequence[str],
+    skipped: list[str],
+    *,
+    force_exclude: bool,
+) -> Iterator[str]:
+    """A URI's files, as a local path's: an object named is itself; a prefix is walked like a folder."""
+    from converters.storage import Uri, walk
+
+    uri = Uri.parse(root)
+    if single:
+        if force_exclude and is_excluded(uri.key, excludes, through_folders=True):
+            skipped.append(root)
+        else:
+            yield root
+        return
+    rules = ExcludeRules.of(excludes)
+
+    def excluded(relative: str) -> bool:
+        if rules.match(relative):
+            skipped.append(str(uri.child(uri.folder + relative)))
+            return True
+        return False
+
+    yield from walk(uri, excluded, lambda name, relative: _matches(name, relative, patterns))
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +195,8 @@ def _distinct_roots(paths: Sequence[str]) -> list[str]:
     """Drop repeats and paths inside another given directory, so no file is read twice."""
     if STDIN in paths and paths.count(STDIN) > 1:
         raise InputError("`-` (standard input) can be given only once")
-    real = {path: os.path.realpath(path) for path in paths if path != STDIN}
-    directories = [r for p, r in real.items() if os.path.isdir(r)]
+    real = {path: path if is_uri(path) else os.path.realpath(path) for path in paths if path != STDIN}
+    directories = [r for p, r in real.items() if os.path.isdir(r) or (is_uri(r) and r.endswith("/"))]
     kept: list[str] = []
     seen: set[str] = set()
     for path in paths:
@@ -151,7 +210,8 @@ def _distinct_roots(paths: Sequence[str]) -> list[str]:
 
 
 def is_within(path: str, directory: str) -> bool:
-    return path.startswith(directory.rstrip(os.sep) + os.sep)
+    separator = "/" if is_uri(directory) else os.sep
+    return path.startswith(directory.rstrip(separator) + separator)
 
 
 def _walk(root: str, patterns: Sequence[str], excludes: Sequence[str], skipped: list[str]) -> Iterator[str]:

@@ -15,11 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from converters.check import STDIN_NAME, CheckOptions, Summary, check_paths, record_text
+from converters.check import STDIN_NAME, CheckOptions, Summary, check_paths, read_file, record_text
 from converters.findings import FileResult
 from converters.inputs import input_format
 from converters.layout import record_layout
-from converters.output import STDOUT, AtomicOutput, OutputError, refuse_inputs_as_outputs
+from converters.limits import Limits
+from converters.output import STDOUT, OutputError, atomic_output, refuse_inputs_as_outputs
+from converters.reader import ReaderError
 from converters.report.base import plural
 from converters.schema import load_schema, schema_identity
 from converters.writers import WRITERS, ExportOptions, SchemaInfo, Writer, WriterError
@@ -68,6 +70,8 @@ def export(
     writer_class.check_options(options)
     if on_invalid == "skip" and rejects is None:
         raise OutputError("--on-invalid skip needs --rejects FILE, so that no rejected document is lost")
+    if on_invalid == "fail" and rejects is not None:
+        raise OutputError("--rejects FILE goes with --on-invalid skip: under fail, an invalid file stops the run")
     refuse_inputs_as_outputs([target, rejects], paths)
     schema = load_schema(check.schema_path)
     schema_id, version = schema_identity(schema)
@@ -81,7 +85,7 @@ def export(
     check = replace(check, keep_records=True, encode=writer_class.encoder(info, options))
 
     summary = ExportSummary(target_existed=target != STDOUT and os.path.lexists(target))
-    with AtomicOutput(target, directory=writer_class.writes_directory(options), overwrite=overwrite) as output:
+    with atomic_output(target, directory=writer_class.writes_directory(options), overwrite=overwrite) as output:
         if target == STDOUT and not writer_class.text and sys.stdout.isatty():
             raise OutputError(f"{format_name} is binary: redirect it, or give a file with -o")
         with _Rejects(rejects, check.limits.max_file_size, overwrite) as rejected:
@@ -172,7 +176,7 @@ class _Rejects:
 
     def __init__(self, target: str | None, max_size: int, overwrite: bool) -> None:
         self.max_size = max_size
-        self.output = AtomicOutput(target, overwrite=overwrite) if target is not None else None
+        self.output = atomic_output(target, overwrite=overwrite) if target is not None else None
         self.stream = self.output.open_file() if self.output is not None else None
 
     def add(self, result: FileResult) -> None:
@@ -213,11 +217,9 @@ def _reread(file: str, max_size: int) -> bytes | None:
     if file == STDIN_NAME:
         return None
     try:
-        with open(file, "rb") as stream:
-            data = stream.read(max_size + 1)
-    except OSError:
+        return read_file(file, Limits(max_file_size=max_size))
+    except ReaderError:
         return None
-    return data if len(data) <= max_size else None
 
 
 __all__ = ["ExportOptions", "ExportSummary", "OutputError", "WriterError", "export", "export_summary_line"]

@@ -32,7 +32,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, BinaryIO
 
-from converters.discover import STDIN, is_within
+from converters.discover import STDIN, is_uri, is_within
 
 STDOUT = "-"
 # Leading `_`: Spark, Hive and pyarrow datasets skip such files when they read the directory.
@@ -198,6 +198,15 @@ class AtomicOutput:
             self.discard()
 
 
+def atomic_output(target: str, *, directory: bool = False, overwrite: bool = False) -> AtomicOutput:
+    """The output for a local path, `-`, or a storage URI (s3://...), each whole or not at all."""
+    if is_uri(target):
+        from converters.storage.output import StoredOutput  # the store's client library loads only for a URI
+
+        return StoredOutput(target, directory=directory, overwrite=overwrite)
+    return AtomicOutput(target, directory=directory, overwrite=overwrite)
+
+
 # The size and modification time a file had when articles wrote it, kept with the file itself.
 _STAMP = "user.articles.output"
 
@@ -272,18 +281,28 @@ def refuse_inputs_as_outputs(outputs: Sequence[str | None], inputs: Sequence[str
     read or written. Standard input and output, and outputs that are not
     regular files or directories (/dev/stdout, a FIFO), cannot hold an input.
     """
-    sources = [(path, os.path.realpath(path)) for path in inputs if path != STDIN]
+    sources = [(path, _resolved(path)) for path in inputs if path != STDIN]
     for output in outputs:
-        if output is None or output == STDOUT or _is_special_file(output):
+        if output is None or output == STDOUT or (not is_uri(output) and _is_special_file(output)):
             continue
-        resolved = os.path.realpath(output)
+        resolved = _resolved(output)
         for path, source in sources:
             if resolved == source:
                 raise OutputError(f"{output} is also an input: write the output somewhere else")
-            if os.path.isdir(source) and is_within(resolved, source):
+            if _is_folder(source) and is_within(resolved, source):
                 raise OutputError(f"{output} is inside the input directory {path}: write the output outside it")
             if is_within(source, resolved):
                 raise OutputError(f"{output} contains the input {path}: write the output somewhere else")
+
+
+def _resolved(path: str) -> str:
+    """A local path with its links resolved; a URI as the prefix it names, without a trailing `/`."""
+    return path.rstrip("/") if is_uri(path) else os.path.realpath(path)
+
+
+def _is_folder(resolved: str) -> bool:
+    """A local directory, or any URI: one that names an object has nothing within it to meet."""
+    return is_uri(resolved) or os.path.isdir(resolved)
 
 
 def _is_special_file(path: str) -> bool:

@@ -26,6 +26,9 @@ CASES = REPO / "tests" / "cases"
 SCHEMA_FILE = REPO / "schemas" / "article.schema.json"
 SEEDS = sorted(EXAMPLES.glob("*.txt"))
 
+# A real S3-compatible server and a bucket per test: the fixtures `s3_endpoint` and `bucket`.
+pytest_plugins = ["s3_server"]
+
 RunCli = Callable[..., Result]
 RunProcess = Callable[..., subprocess.CompletedProcess[str]]
 

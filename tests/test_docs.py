@@ -6,7 +6,7 @@ name (`examples/`, `corpus/`, the test cases), unless the marker before a block 
   (stdout, then stderr; timings aside), with exit code 0 unless the marker says `exit: N`;
 - an `sh` or `python` block must succeed (`pip install` lines aside);
 - a `toml` block is a configuration file that `validate` and `export` must accept.
-A `postgresql://` URL in an example is the test server's.
+A `postgresql://` URL in an example is the test server's, and an `s3://` bucket is on the test S3 server.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, articles_script
 from docs_pages import Block, blocks, command_options, help_text, pages
+from s3_server import CREDENTIALS, Bucket
 from typer.testing import CliRunner
 
 from converters.cli import app
@@ -112,8 +113,24 @@ def _shell(script: str, workspace: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _serve_buckets(page: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The buckets a page names, on the test S3 server, each with `examples/` under `corpus/`."""
+    names = sorted(set(re.findall(r"s3://([a-z0-9][a-z0-9.-]+)/", page.read_text(encoding="utf-8"))))
+    if not names:
+        return
+    endpoint = request.getfixturevalue("s3_endpoint")
+    for name, value in {**CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}.items():
+        monkeypatch.setenv(name, value)
+    for name in names:
+        bucket = Bucket(endpoint, name)
+        bucket.upload_folder(REPO / "examples", "corpus/")
+
+
 @pytest.mark.parametrize("page", pages(), ids=_page_id)
-def test_every_example_runs_as_shown(page: Path, workspace: Path, request: pytest.FixtureRequest) -> None:
+def test_every_example_runs_as_shown(
+    page: Path, workspace: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _serve_buckets(page, request, monkeypatch)
     for block in blocks(page):
         if block.lang == "console":
             _run_console(block, workspace)

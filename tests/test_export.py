@@ -559,3 +559,10 @@ def test_a_schema_without_properties_exports_json_and_refuses_the_formats_that_n
         assert result.exit_code == 2
         assert "this schema has none: add properties, or export to json or jsonl" in result.stderr
         assert not (tmp_path / name).exists()
+
+
+def test_rejects_without_skip_is_a_usage_error(run_cli: RunCli, tmp_path: Path) -> None:
+    result = run_cli("export", str(SEEDS[0]), "-o", str(tmp_path / "o.jsonl"), "--rejects", str(tmp_path / "r.jsonl"))
+    assert result.exit_code == 2
+    assert "--rejects FILE goes with --on-invalid skip" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

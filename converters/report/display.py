@@ -17,7 +17,7 @@ from typing import TextIO
 from converters.check import Summary
 from converters.discover import Walk
 from converters.findings import FileResult
-from converters.output import AtomicOutput, refuse_inputs_as_outputs
+from converters.output import atomic_output, refuse_inputs_as_outputs
 from converters.progress import stderr_progress
 from converters.report import reporter_named
 from converters.report.base import Reporter
@@ -29,7 +29,7 @@ class ReportFile:
 
     def __init__(self, path: str, *, overwrite: bool, inputs: Sequence[str]) -> None:
         refuse_inputs_as_outputs([path], inputs)
-        self.output = AtomicOutput(path, overwrite=overwrite)
+        self.output = atomic_output(path, overwrite=overwrite)
         self.stream = io.TextIOWrapper(self.output.open_file(), encoding="utf-8", newline="")
 
     def commit(self) -> None:

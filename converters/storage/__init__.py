@@ -1,0 +1,144 @@
+"""Object storage: `s3://bucket/key` wherever a path goes, read and written as safely as a local disk.
+
+A URI names an object (one file) or, when no object has that key, a prefix,
+walked as a folder is: a `/` in a key separates folders. One store module per
+scheme, chosen from STORES, imported on first use; the store's client library
+is an extra (`pip install 'articles[s3]'`), named in the error when missing.
+
+Stores are configured the way their users already configure them (for S3:
+AWS_ACCESS_KEY_ID, AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL...), never by an
+option of ours. Every failure is a StorageError naming the URI, in one line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from converters.discover import InputError
+from converters.registry import import_named
+
+STORES: dict[str, str] = {"s3": "converters.storage.s3:S3Store"}
+EXTRAS: dict[str, str] = {"s3": "s3"}
+# The metadata key that marks an object as written by articles (S3 keeps it as x-amz-meta-articles-output).
+OURS = "articles-output"
+
+
+class StorageError(InputError):
+    """A URI that cannot be used: a missing bucket, refused credentials, an unreachable endpoint."""
+
+
+@dataclass(frozen=True, slots=True)
+class Uri:
+    scheme: str
+    bucket: str
+    key: str
+
+    @classmethod
+    def parse(cls, text: str) -> Uri:
+        scheme, _, rest = text.partition("://")
+        bucket, _, key = rest.partition("/")
+        if scheme not in STORES or not bucket:
+            raise StorageError(f"{text}: not a storage URI (expected {', '.join(f'{s}://BUCKET/KEY' for s in STORES)})")
+        return cls(scheme, bucket, key)
+
+    def __str__(self) -> str:
+        return f"{self.scheme}://{self.bucket}/{self.key}"
+
+    def child(self, key: str) -> Uri:
+        return Uri(self.scheme, self.bucket, key)
+
+    @property
+    def folder(self) -> str:
+        """The key as a prefix to list under: `corpus/` for `corpus` or `corpus/`, `` for the bucket."""
+        return self.key.rstrip("/") + "/" if self.key.strip("/") else ""
+
+
+class Store(Protocol):
+    """One scheme's client; made once per process (see store_for), so safe to use from its threads."""
+
+    def kind(self, uri: Uri) -> Literal["object", "prefix"] | None:
+        """An object with this key, else a prefix with objects under it, else None."""
+        ...
+
+    def level(self, prefix: Uri) -> tuple[list[str], list[str]]:
+        """The object keys and the sub-prefixes directly under a prefix, each sorted."""
+        ...
+
+    def read(self, uri: Uri, limit: int) -> bytes:
+        """At most `limit` bytes of an object; OSError when it cannot be read."""
+        ...
+
+    def read_many(self, uris: Sequence[Uri], limit: int) -> Iterator[bytes | OSError]:
+        """Each object's first `limit` bytes, in order, fetched many at a time."""
+        ...
+
+    def download(self, uri: Uri, path: str) -> None: ...
+
+    def metadata(self, uri: Uri) -> dict[str, str] | None:
+        """An object's user metadata, or None when there is no such object."""
+        ...
+
+    def check_bucket(self, uri: Uri) -> None:
+        """StorageError unless the bucket exists and can be reached."""
+        ...
+
+    def upload(self, path: str, uri: Uri, metadata: dict[str, str]) -> None:
+        """Publish a local file as the object, whole or not at all; OSError when it fails."""
+        ...
+
+
+_stores: dict[tuple[int, str], Store] = {}
+
+
+def store_for(uri: Uri) -> Store:
+    """The scheme's store for this process: clients hold connections, which a forked worker must not share."""
+    key = (os.getpid(), uri.scheme)
+    if key not in _stores:
+        try:
+            store_class = import_named(STORES[uri.scheme])
+        except ImportError as error:
+            raise StorageError(
+                f"{uri}: reading and writing {uri.scheme}:// needs the {EXTRAS[uri.scheme]} extra: "
+                f"pip install 'articles[{EXTRAS[uri.scheme]}]' ({error.name} is missing)"
+            ) from error
+        _stores[key] = store_class()
+    return _stores[key]
+
+
+def walk(root: Uri, excluded: Exclusion, included: Inclusion) -> Iterator[str]:
+    """Every object under a prefix, as a folder walk yields files: a level's objects, then its sub-prefixes.
+
+    Hidden names (a segment starting with `.`) are skipped, as on disk, and
+    what `excluded` says (of the key relative to the prefix) is left out.
+    """
+    store = store_for(root)
+    start = len(root.folder)
+    stack = [root.folder]
+    while stack:
+        keys, prefixes = store.level(root.child(stack.pop()))
+        for key in keys:
+            relative = key[start:]
+            name = relative.rsplit("/", 1)[-1]
+            if name.startswith(".") or excluded(relative):
+                continue
+            if included(name, relative):
+                yield str(root.child(key))
+        stack.extend(reversed([p for p in prefixes if not _hidden_or(p[start:].rstrip("/"), excluded)]))
+
+
+def _hidden_or(relative: str, excluded: Exclusion) -> bool:
+    return relative.rsplit("/", 1)[-1].startswith(".") or excluded(relative)
+
+
+class Exclusion(Protocol):
+    def __call__(self, relative: str) -> bool: ...
+
+
+class Inclusion(Protocol):
+    def __call__(self, name: str, relative: str) -> bool: ...
+
+
+__all__ = ["OURS", "STORES", "StorageError", "Store", "Uri", "store_for", "walk"]

@@ -1,0 +1,186 @@
+"""S3 and S3-compatible stores (MinIO, Ceph, R2...), with boto3: the `s3` extra.
+
+boto3 reads the standard configuration: AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION or AWS_DEFAULT_REGION,
+AWS_PROFILE and the files under ~/.aws, and AWS_ENDPOINT_URL for a server
+that is not AWS (http:// allowed). boto3 rather than pyarrow.fs: an output
+must be published whole or not at all, which takes an upload that is aborted,
+never completed, when anything fails, and a conditional PUT for a manifest
+that only one run may publish; pyarrow's output stream publishes the partial
+object when an exception leaves its `with` block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import urllib.parse
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from converters.storage import StorageError, Uri
+
+# GETs in flight per process: each waits a round trip, so many at once hide the latency.
+IN_FLIGHT = 16
+# Larger files are uploaded in parts (S3 allows at most 5 GiB in one PUT, and 10,000 parts).
+PART_SIZE = 64 * 2**20
+_CONFIG = botocore.config.Config(
+    retries={"max_attempts": 3, "mode": "standard"},  # bounded, with back-off: no retry storm
+    connect_timeout=10,
+    read_timeout=60,
+    max_pool_connections=IN_FLIGHT + 4,
+)
+_MISSING = ("NoSuchKey", "404", "NotFound")
+
+
+class S3Store:
+    def __init__(self) -> None:
+        self.client: Any = boto3.session.Session().client("s3", config=_CONFIG)
+        self._pool: ThreadPoolExecutor | None = None
+
+    # -- reading ------------------------------------------------------------------
+
+    def kind(self, uri: Uri) -> Literal["object", "prefix"] | None:
+        if uri.key and not uri.key.endswith("/") and self.metadata(uri) is not None:
+            return "object"
+        with _explained(uri):
+            listed = self.client.list_objects_v2(Bucket=uri.bucket, Prefix=uri.folder, MaxKeys=1)
+        return "prefix" if listed.get("KeyCount", 0) else None
+
+    def level(self, prefix: Uri) -> tuple[list[str], list[str]]:
+        keys: list[str] = []
+        prefixes: list[str] = []
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=prefix.bucket, Prefix=prefix.key, Delimiter="/"
+        )
+        with _explained(prefix):
+            for page in pages:
+                keys.extend(item["Key"] for item in page.get("Contents", ()))
+                prefixes.extend(item["Prefix"] for item in page.get("CommonPrefixes", ()))
+        return sorted(keys), sorted(prefixes)
+
+    def read(self, uri: Uri, limit: int) -> bytes:
+        try:
+            answer = self.client.get_object(Bucket=uri.bucket, Key=uri.key, Range=f"bytes=0-{max(limit - 1, 0)}")
+            data: bytes = answer["Body"].read()
+        except botocore.exceptions.ClientError as error:
+            if _code(error) == "InvalidRange":  # an empty object has no byte 0
+                return b""
+            raise OSError(_message(uri, error)) from error
+        except botocore.exceptions.BotoCoreError as error:
+            raise OSError(_message(uri, error)) from error
+        return data
+
+    def read_many(self, uris: Sequence[Uri], limit: int) -> Iterator[bytes | OSError]:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="s3-get")
+        futures = [self._pool.submit(self._read_or_error, uri, limit) for uri in uris]
+        for future in futures:
+            yield future.result()
+
+    def _read_or_error(self, uri: Uri, limit: int) -> bytes | OSError:
+        try:
+            return self.read(uri, limit)
+        except OSError as error:
+            return error
+
+    def download(self, uri: Uri, path: str) -> None:
+        try:
+            self.client.download_file(uri.bucket, uri.key, path)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+            raise OSError(_message(uri, error)) from error
+
+    def metadata(self, uri: Uri) -> dict[str, str] | None:
+        try:
+            head = self.client.head_object(Bucket=uri.bucket, Key=uri.key)
+        except botocore.exceptions.ClientError as error:
+            if _code(error) in _MISSING:
+                self.check_bucket(uri)  # a missing bucket says so, rather than "no such key"
+                return None
+            raise StorageError(_message(uri, error)) from error
+        except botocore.exceptions.BotoCoreError as error:
+            raise StorageError(_message(uri, error)) from error
+        found: dict[str, str] = head.get("Metadata", {})
+        return found
+
+    def check_bucket(self, uri: Uri) -> None:
+        try:
+            self.client.head_bucket(Bucket=uri.bucket)
+        except botocore.exceptions.ClientError as error:
+            if _code(error) in ("404", "NoSuchBucket", "NotFound"):
+                raise StorageError(f"{uri}: bucket {uri.bucket} does not exist") from error
+            raise StorageError(_message(uri, error)) from error
+        except botocore.exceptions.BotoCoreError as error:
+            raise StorageError(_message(uri, error)) from error
+
+    # -- writing ------------------------------------------------------------------
+
+    def upload(self, path: str, uri: Uri, metadata: dict[str, str]) -> None:
+        with open(path, "rb") as source:
+            size = source.seek(0, 2)
+            source.seek(0)
+            try:
+                if size <= PART_SIZE:
+                    self.client.put_object(Bucket=uri.bucket, Key=uri.key, Body=source, Metadata=metadata)
+                else:
+                    self._upload_in_parts(source, uri, metadata)
+            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+                raise OSError(_message(uri, error)) from error
+
+    def _upload_in_parts(self, source: Any, uri: Uri, metadata: dict[str, str]) -> None:
+        """A multipart upload, completed only once every part is in: aborted on any failure, even Ctrl-C."""
+        upload = self.client.create_multipart_upload(Bucket=uri.bucket, Key=uri.key, Metadata=metadata)
+        upload_id = upload["UploadId"]
+        try:
+            parts: list[dict[str, Any]] = []
+            while chunk := source.read(PART_SIZE):
+                number = len(parts) + 1
+                answer = self.client.upload_part(
+                    Bucket=uri.bucket, Key=uri.key, UploadId=upload_id, PartNumber=number, Body=chunk
+                )
+                parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+            self.client.complete_multipart_upload(
+                Bucket=uri.bucket, Key=uri.key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.client.abort_multipart_upload(Bucket=uri.bucket, Key=uri.key, UploadId=upload_id)
+            raise
+
+
+@contextlib.contextmanager
+def _explained(uri: Uri) -> Iterator[None]:
+    """Any client failure -> StorageError, one line naming the URI."""
+    try:
+        yield
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        raise StorageError(_message(uri, error)) from error
+
+
+def _code(error: botocore.exceptions.ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _message(uri: Uri, error: Exception) -> str:
+    """What went wrong, in the user's terms: the bucket, the credentials, the endpoint."""
+    if isinstance(error, botocore.exceptions.NoCredentialsError):
+        return f"{uri}: no credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
+    if isinstance(error, botocore.exceptions.EndpointConnectionError):
+        endpoint = urllib.parse.urlsplit(str(error.kwargs.get("endpoint_url", "")))
+        return f"{uri}: cannot reach {endpoint.scheme}://{endpoint.netloc} (check AWS_ENDPOINT_URL)"
+    if isinstance(error, botocore.exceptions.ClientError):
+        code = _code(error)
+        if code == "NoSuchBucket":
+            return f"{uri}: bucket {uri.bucket} does not exist"
+        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"):
+            return f"{uri}: the credentials were refused ({code})"
+        if code in ("AccessDenied", "403", "Forbidden"):
+            return f"{uri}: access denied"
+        if code in _MISSING:
+            return f"{uri}: does not exist"
+        return f"{uri}: {code or 'error'}: {error.response.get('Error', {}).get('Message', error)}"
+    return f"{uri}: {error}"

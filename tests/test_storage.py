@@ -1,0 +1,232 @@
+"""s3:// in and out, against a real S3-compatible server: the same answers as from disk, nothing partial published."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import CASES, GOLDEN_CORPUS, REPO, RunCli, RunProcess
+from s3_server import Bucket
+
+FORMATS = ["jsonl", "json", "csv", "parquet", "rss"]
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """Valid and invalid articles in nested folders, a hidden file, and a file that is not an article."""
+    root = tmp_path / "corpus"
+    shutil.copytree(GOLDEN_CORPUS, root / "golden")
+    shutil.copytree(CASES / "invalid", root / "b" / "invalid", ignore=shutil.ignore_patterns("*.json"))
+    shutil.copy(CASES / "valid" / "yaml11-scalars-warn.md", root / "top-level.md")
+    for folder in ("a", "a/a", "z"):  # warnings in folders on either side of the others: the order shows
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy(CASES / "valid" / "yaml11-scalars-warn.md", root / folder / "w.md")
+    (root / ".hidden.md").write_text("not read\n", encoding="utf-8")
+    (root / "notes.csv.bak").write_text("not an article\n", encoding="utf-8")
+    return root
+
+
+def _stored(bucket: Bucket, corpus: Path) -> str:
+    bucket.upload_folder(corpus, "corpus/")
+    return bucket.uri("corpus/")
+
+
+def _report(run_cli: RunCli, source: str, *options: str) -> tuple[int, list[dict[str, object]]]:
+    result = run_cli("validate", source, "-f", "json", "--isolated", *options)
+    report = json.loads(result.stdout)
+    # Names differ by their start alone, in messages too (a duplicate webUrl names the other file).
+    findings = [
+        {**f, "file": str(f["file"]).removeprefix(source), "message": str(f["message"]).replace(source, "")}
+        for f in report["errors"] + report["warnings"]
+    ]
+    return result.exit_code, findings
+
+
+def test_validate_from_a_bucket_reports_what_validate_from_disk_reports(
+    run_cli: RunCli, bucket: Bucket, corpus: Path
+) -> None:
+    uri = _stored(bucket, corpus)
+    local = _report(run_cli, str(corpus) + "/")
+    stored = _report(run_cli, uri)
+    assert stored == local
+    assert local[0] == 1
+    assert len(local[1]) > 40  # the invalid cases, each at its line and column
+
+
+def test_include_and_exclude_apply_to_keys_as_to_paths(run_cli: RunCli, bucket: Bucket, corpus: Path) -> None:
+    uri = _stored(bucket, corpus)
+    options = ("--exclude", "b/invalid/n*", "--exclude", "golden", "--include", "*.md")
+    assert _report(run_cli, uri, *options) == _report(run_cli, str(corpus) + "/", *options)
+
+
+@pytest.mark.parametrize("data_format", FORMATS)
+def test_an_export_from_a_bucket_is_byte_identical_to_one_from_disk(
+    run_cli: RunCli, bucket: Bucket, tmp_path: Path, data_format: str
+) -> None:
+    uri = _stored(bucket, GOLDEN_CORPUS)
+    local, stored = tmp_path / f"local.{data_format}", tmp_path / f"stored.{data_format}"
+    assert run_cli("export", str(GOLDEN_CORPUS), "-o", str(local), "--isolated").exit_code == 0
+    result = run_cli("export", uri, "-o", str(stored), "--isolated")
+    assert result.exit_code == 0, result.stderr
+    assert stored.read_bytes() == local.read_bytes()
+
+
+@pytest.mark.parametrize("data_format", FORMATS)
+def test_an_export_to_a_bucket_publishes_the_bytes_it_writes_to_disk(
+    run_cli: RunCli, bucket: Bucket, tmp_path: Path, data_format: str
+) -> None:
+    local = tmp_path / f"local.{data_format}"
+    assert run_cli("export", str(GOLDEN_CORPUS), "-o", str(local), "--isolated").exit_code == 0
+    result = run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri(f"out/articles.{data_format}"), "--isolated")
+    assert result.exit_code == 0, result.stderr
+    assert bucket.get(f"out/articles.{data_format}") == local.read_bytes()
+    assert bucket.keys() == [f"out/articles.{data_format}"]  # nothing else, no temporary object
+
+
+def test_rejects_and_reports_go_to_the_bucket_too(run_cli: RunCli, bucket: Bucket, corpus: Path) -> None:
+    uri = _stored(bucket, corpus)
+    result = run_cli(
+        "export", uri, "-o", bucket.uri("out/a.jsonl"), "--on-invalid", "skip", "--rejects", bucket.uri("out/r.jsonl"),
+        "--isolated",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    rejected = [json.loads(line) for line in bucket.get("out/r.jsonl").decode().splitlines()]
+    assert all(r["file"].startswith(uri) for r in rejected)
+    assert len(rejected) > 40
+    assert run_cli("validate", str(GOLDEN_CORPUS), "-f", "sarif", "--output-file", bucket.uri("r.sarif")).exit_code == 0
+    assert json.loads(bucket.get("r.sarif"))["version"] == "2.1.0"
+
+
+def test_a_load_from_a_bucket_equals_a_load_from_disk(run_cli: RunCli, bucket: Bucket, tmp_path: Path) -> None:
+    uri = _stored(bucket, GOLDEN_CORPUS)
+    tables = []
+    for name, source in (("local", str(GOLDEN_CORPUS)), ("stored", uri)):
+        warehouse = tmp_path / f"{name}.duckdb"
+        assert run_cli("load", source, "--into", str(warehouse), "--isolated").exit_code == 0
+        with duckdb.connect(str(warehouse)) as connection:
+            tables.append(connection.execute("SELECT * FROM articles ORDER BY webUrl").fetchall())
+    assert tables[0] == tables[1]
+    assert len(tables[0]) == 5
+
+
+def test_data_files_in_a_bucket_are_read_with_their_partitions(run_cli: RunCli, bucket: Bucket, tmp_path: Path) -> None:
+    dataset, jsonl = tmp_path / "dataset", tmp_path / "direct.jsonl"
+    assert run_cli("export", str(GOLDEN_CORPUS), "-o", str(dataset), "--partition-by", "category").exit_code == 0
+    bucket.upload_folder(dataset, "dataset/")
+    assert run_cli("export", str(dataset), "--include", "*.parquet", "-o", str(jsonl), "--isolated").exit_code == 0
+    from_bucket = tmp_path / "from-bucket.jsonl"
+    result = run_cli("export", bucket.uri("dataset/"), "--include", "*.parquet", "-o", str(from_bucket), "--isolated")
+    assert result.exit_code == 0, result.stderr
+    assert from_bucket.read_bytes() == jsonl.read_bytes()
+    assert b'"category":"' in from_bucket.read_bytes()  # the value came back from the key's folder
+
+
+def test_an_object_articles_did_not_write_is_kept_unless_overwrite(run_cli: RunCli, bucket: Bucket) -> None:
+    bucket.put("out/a.jsonl", b"somebody else's\n")
+    refused = run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri("out/a.jsonl"), "--isolated")
+    assert refused.exit_code == 2
+    assert "--overwrite" in refused.stderr
+    assert bucket.get("out/a.jsonl") == b"somebody else's\n"
+    forced = run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri("out/a.jsonl"), "--isolated", "--overwrite")
+    assert forced.exit_code == 0
+    assert bucket.metadata("out/a.jsonl") == {"articles-output": "1"}
+    again = run_cli("export", str(REPO / "examples"), "-o", bucket.uri("out/a.jsonl"), "--isolated")
+    assert again.exit_code == 0  # ours now: replaced without being told
+    assert len(bucket.get("out/a.jsonl").splitlines()) == 2
+
+
+def test_a_failed_export_publishes_nothing_and_keeps_the_old_object(run_cli: RunCli, bucket: Bucket) -> None:
+    assert run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri("a.jsonl"), "--isolated").exit_code == 0
+    before = bucket.get("a.jsonl")
+    invalid = str(CASES / "invalid" / "typo-key.md")
+    assert run_cli("export", invalid, "-o", bucket.uri("a.jsonl"), "--isolated").exit_code == 1
+    assert run_cli("export", invalid, "-o", bucket.uri("b.jsonl"), "--isolated").exit_code == 1
+    assert bucket.get("a.jsonl") == before
+    assert bucket.keys() == ["a.jsonl"]
+
+
+def test_a_multipart_upload_that_fails_is_aborted_and_publishes_nothing(
+    bucket: Bucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from converters.storage import Uri, s3
+
+    monkeypatch.setattr(s3, "PART_SIZE", 5 * 2**20)  # S3's smallest part
+    store = s3.S3Store()
+    calls = []
+
+    def failing_upload_part(**arguments: object) -> object:
+        calls.append(arguments["PartNumber"])
+        if arguments["PartNumber"] == 2:
+            raise ConnectionError("the network went away")
+        return real_upload_part(**arguments)
+
+    real_upload_part = store.client.upload_part
+    monkeypatch.setattr(store.client, "upload_part", failing_upload_part)
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(b"x" * (12 * 2**20))
+    with pytest.raises(ConnectionError):
+        store.upload(str(big), Uri.parse(bucket.uri("big.jsonl")), {})
+    assert calls == [1, 2]
+    assert bucket.keys() == []
+    assert bucket.unfinished_uploads() == []
+
+
+def test_outputs_inside_an_input_prefix_are_refused(run_cli: RunCli, bucket: Bucket) -> None:
+    uri = _stored(bucket, GOLDEN_CORPUS)
+    inside = run_cli("export", uri, "-o", bucket.uri("corpus/out.jsonl"), "--isolated")
+    assert inside.exit_code == 2
+    assert "inside the input" in inside.stderr
+
+
+def test_a_dataset_to_a_bucket_is_refused_for_now(run_cli: RunCli, bucket: Bucket) -> None:
+    result = run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri("ds"), "--partition-by", "category")
+    assert result.exit_code == 2
+    assert "local folder" in result.stderr
+    assert bucket.keys() == []
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("s3://{bucket}/nothing-here/", "does not exist: s3://{bucket}/nothing-here/"),
+        ("s3://no-such-bucket-for-articles/x", "bucket no-such-bucket-for-articles does not exist"),
+    ],
+)
+def test_a_uri_that_names_nothing_is_one_clear_line(
+    run_process: RunProcess, bucket: Bucket, uri: str, message: str
+) -> None:
+    result = run_process("validate", uri.format(bucket=bucket.name), "--isolated")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"articles: error: {message.format(bucket=bucket.name)}" or (
+        message.format(bucket=bucket.name) in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    )
+
+
+def test_an_unreachable_endpoint_is_one_clear_line(
+    run_process: RunProcess, bucket: Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket_that_refuses() as port:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+        result = run_process("validate", bucket.uri("corpus/"), "--isolated")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"articles: error: {bucket.uri('corpus/')}: cannot reach http://127.0.0.1:{port} (check AWS_ENDPOINT_URL)"
+    ]
+
+
+class socket_that_refuses:
+    """A loopback port with nothing listening on it: connections to it are refused at once."""
+
+    def __enter__(self) -> int:
+        import socket
+
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))  # bound, never listening
+        port: int = self.socket.getsockname()[1]
+        return port
+
+    def __exit__(self, *exception: object) -> None:
+        self.socket.close()
