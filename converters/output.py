@@ -231,13 +231,29 @@ def _ours(path: str) -> bool:
         return False
 
 
-def _write_manifest(directory: str, files: list[str]) -> None:
+def manifest_text(files: list[str]) -> bytes:
+    """The manifest of a directory output: who wrote it, and every file in it."""
     from converters import __version__
 
     manifest = {"written_by": "articles", "version": __version__, "files": files}
-    with open(os.path.join(directory, MANIFEST), "w", encoding="utf-8") as stream:
-        json.dump(manifest, stream, indent=1)
-        stream.write("\n")
+    return (json.dumps(manifest, indent=1) + "\n").encode("utf-8")
+
+
+def manifest_files(text: bytes) -> set[str] | None:
+    """The files a manifest names, the manifest among them; None when it is not one of ours."""
+    try:
+        manifest = json.loads(text)
+    except ValueError:
+        return None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, list) or manifest.get("written_by") != "articles":
+        return None
+    return {MANIFEST, *(file for file in files if isinstance(file, str))}
+
+
+def _write_manifest(directory: str, files: list[str]) -> None:
+    with open(os.path.join(directory, MANIFEST), "wb") as stream:
+        stream.write(manifest_text(files))
         stream.flush()
         os.fsync(stream.fileno())
 
@@ -245,14 +261,10 @@ def _write_manifest(directory: str, files: list[str]) -> None:
 def _manifest_files(directory: str) -> set[str] | None:
     """The files an earlier run of articles wrote into `directory`, the manifest among them; None without one."""
     try:
-        with open(os.path.join(directory, MANIFEST), encoding="utf-8") as stream:
-            manifest = json.load(stream)
-    except (OSError, ValueError):
+        with open(os.path.join(directory, MANIFEST), "rb") as stream:
+            return manifest_files(stream.read())
+    except OSError:
         return None
-    files = manifest.get("files") if isinstance(manifest, dict) else None
-    if not isinstance(files, list) or manifest.get("written_by") != "articles":
-        return None
-    return {MANIFEST, *(file for file in files if isinstance(file, str))}
 
 
 def foreign_entry(directory: str) -> str | None:

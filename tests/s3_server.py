@@ -110,7 +110,7 @@ class Bucket:
         found: dict[str, str] = self.client.head_object(Bucket=self.name, Key=key)["Metadata"]
         return found
 
-    def keys(self, prefix: str = "") -> list[str]:
+    def listed(self, prefix: str = "") -> list[str]:
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.name, Prefix=prefix)
         return [item["Key"] for page in pages for item in page.get("Contents", ())]
 

@@ -83,7 +83,7 @@ def test_an_export_to_a_bucket_publishes_the_bytes_it_writes_to_disk(
     result = run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri(f"out/articles.{data_format}"), "--isolated")
     assert result.exit_code == 0, result.stderr
     assert bucket.get(f"out/articles.{data_format}") == local.read_bytes()
-    assert bucket.keys() == [f"out/articles.{data_format}"]  # nothing else, no temporary object
+    assert bucket.listed() == [f"out/articles.{data_format}"]  # nothing else, no temporary object
 
 
 def test_rejects_and_reports_go_to_the_bucket_too(run_cli: RunCli, bucket: Bucket, corpus: Path) -> None:
@@ -145,7 +145,7 @@ def test_a_failed_export_publishes_nothing_and_keeps_the_old_object(run_cli: Run
     assert run_cli("export", invalid, "-o", bucket.uri("a.jsonl"), "--isolated").exit_code == 1
     assert run_cli("export", invalid, "-o", bucket.uri("b.jsonl"), "--isolated").exit_code == 1
     assert bucket.get("a.jsonl") == before
-    assert bucket.keys() == ["a.jsonl"]
+    assert bucket.listed() == ["a.jsonl"]
 
 
 def test_a_multipart_upload_that_fails_is_aborted_and_publishes_nothing(
@@ -170,7 +170,7 @@ def test_a_multipart_upload_that_fails_is_aborted_and_publishes_nothing(
     with pytest.raises(ConnectionError):
         store.upload(str(big), Uri.parse(bucket.uri("big.jsonl")), {})
     assert calls == [1, 2]
-    assert bucket.keys() == []
+    assert bucket.listed() == []
     assert bucket.unfinished_uploads() == []
 
 
@@ -179,13 +179,6 @@ def test_outputs_inside_an_input_prefix_are_refused(run_cli: RunCli, bucket: Buc
     inside = run_cli("export", uri, "-o", bucket.uri("corpus/out.jsonl"), "--isolated")
     assert inside.exit_code == 2
     assert "inside the input" in inside.stderr
-
-
-def test_a_dataset_to_a_bucket_is_refused_for_now(run_cli: RunCli, bucket: Bucket) -> None:
-    result = run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri("ds"), "--partition-by", "category")
-    assert result.exit_code == 2
-    assert "local folder" in result.stderr
-    assert bucket.keys() == []
 
 
 @pytest.mark.parametrize(
@@ -230,3 +223,159 @@ class socket_that_refuses:
 
     def __exit__(self, *exception: object) -> None:
         self.socket.close()
+
+
+# -- datasets at a prefix --------------------------------------------------------------------------
+
+
+def _dataset_rows(run_cli: RunCli, source: str, tmp_path: Path) -> list[str]:
+    """The dataset as articles reads it back: its records as JSON Lines, sorted."""
+    out = tmp_path / f"read-{len(list(tmp_path.glob('read-*')))}.jsonl"
+    result = run_cli("export", source, "--include", "*.parquet", "-o", str(out), "--isolated")
+    assert result.exit_code == 0, result.stderr
+    return sorted(out.read_text(encoding="utf-8").splitlines())
+
+
+def _published(bucket: Bucket, prefix: str) -> list[str]:
+    manifest = json.loads(bucket.get(prefix + "_articles_manifest.json"))
+    assert manifest["written_by"] == "articles"
+    return sorted(prefix + name for name in manifest["files"])
+
+
+def test_a_dataset_in_a_bucket_reads_back_as_the_local_one(run_cli: RunCli, bucket: Bucket, tmp_path: Path) -> None:
+    import pyarrow.dataset as ds
+    import pyarrow.fs
+
+    local = tmp_path / "local"
+    options = ("--partition-by", "category", "--isolated")
+    assert run_cli("export", str(GOLDEN_CORPUS), "-o", str(local), *options).exit_code == 0
+    result = run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri("ds/"), *options)
+    assert result.exit_code == 0, result.stderr
+    assert _dataset_rows(run_cli, bucket.uri("ds/"), tmp_path) == _dataset_rows(run_cli, str(local), tmp_path)
+    assert sorted(bucket.listed("ds/")) == sorted([*_published(bucket, "ds/"), "ds/_articles_manifest.json"])
+    # An independent reader: pyarrow's own S3 client, on what the manifest names.
+    endpoint = bucket.client.meta.endpoint_url
+    s3 = pyarrow.fs.S3FileSystem(
+        access_key="testing", secret_key="testing", region="us-east-1", endpoint_override=endpoint,
+        scheme="http", allow_bucket_creation=False,
+    )  # fmt: skip
+    files = [f"{bucket.name}/{key}" for key in _published(bucket, "ds/")]
+    table = ds.dataset(files, filesystem=s3, partitioning="hive", partition_base_dir=f"{bucket.name}/ds").to_table()
+    assert table.num_rows == 5
+    assert sorted(table.column("category").to_pylist()) == ["news", "news", "news", "news", "world"]
+
+
+def test_a_second_export_replaces_the_first_and_sweeps_its_files(
+    run_cli: RunCli, bucket: Bucket, tmp_path: Path
+) -> None:
+    options = ("--partition-by", "category", "--isolated")
+    assert run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri("ds/"), *options).exit_code == 0
+    first = _published(bucket, "ds/")
+    assert run_cli("export", str(REPO / "examples"), "-o", bucket.uri("ds/"), *options).exit_code == 0
+    second = _published(bucket, "ds/")
+    assert not set(first) & set(second)  # each run writes names of its own
+    assert sorted(bucket.listed("ds/")) == sorted([*second, "ds/_articles_manifest.json"])
+    assert len(_dataset_rows(run_cli, bucket.uri("ds/"), tmp_path)) == 2
+
+
+def test_a_prefix_holding_objects_of_someone_else_is_refused(run_cli: RunCli, bucket: Bucket) -> None:
+    bucket.put("ds/mine.txt", b"my notes\n")
+    refused = run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri("ds/"), "--partition-by", "category")
+    assert refused.exit_code == 2
+    assert "mine.txt is not its output" in refused.stderr
+    assert bucket.listed() == ["ds/mine.txt"]
+    forced = run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri("ds/"), "--partition-by", "category", "--overwrite")
+    assert forced.exit_code == 0
+    assert "ds/mine.txt" not in bucket.listed()
+
+
+def test_what_a_killed_run_left_is_ignored_by_readers_and_swept_by_the_next_run(
+    run_cli: RunCli, bucket: Bucket, tmp_path: Path
+) -> None:
+    options = ("--partition-by", "category", "--isolated")
+    assert run_cli("export", str(REPO / "examples"), "-o", bucket.uri("ds/"), *options).exit_code == 0
+    # An upload of a run killed before its manifest: ours (marked), named by no manifest.
+    stray = "ds/category=news/part-0-20260101T000000-deadbeef.parquet"
+    bucket.put(stray, (bucket.get(_published(bucket, "ds/")[0])), metadata={"articles-output": "1"})
+    assert len(_dataset_rows(run_cli, bucket.uri("ds/"), tmp_path)) == 2  # not 4: the stray is not read
+    assert run_cli("export", str(REPO / "examples"), "-o", bucket.uri("ds/"), *options).exit_code == 0
+    assert stray not in bucket.listed()
+
+
+def test_a_run_that_loses_the_manifest_race_publishes_nothing(bucket: Bucket, tmp_path: Path) -> None:
+    from converters.storage import Conflict, Uri, store_for
+    from converters.storage.output import _Dataset
+
+    folder = tmp_path / "built"
+    (folder / "category=news").mkdir(parents=True)
+    (folder / "category=news" / "part-0.parquet").write_bytes(b"PAR1 ours PAR1")
+    uri = Uri.parse(bucket.uri("ds/"))
+    store = store_for(uri)
+    loser = _Dataset.at(uri, store, overwrite=False)  # saw no manifest at its start
+    winner = _Dataset.at(uri, store, overwrite=False)
+    winner.publish(str(folder))
+    published = sorted(bucket.listed())
+    with pytest.raises(Conflict, match="another export published there first"):
+        loser.publish(str(folder))
+    assert sorted(bucket.listed()) == published  # the loser's files are gone, the winner's manifest stands
+
+
+def test_two_exports_to_one_prefix_at_once_leave_one_whole(bucket: Bucket, tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    from conftest import articles_script, many_articles
+
+    many_articles(tmp_path / "a", 600, host="a")
+    many_articles(tmp_path / "b", 900, host="b")
+    command = [articles_script(), "export", "-o", bucket.uri("ds/"), "--partition-by", "category", "--isolated"]
+    runs = [subprocess.Popen([*command, str(tmp_path / name)], stderr=subprocess.PIPE, env=os.environ) for name in "ab"]
+    codes = [run.wait(timeout=300) for run in runs]
+    assert 0 in codes
+    assert set(codes) <= {0, 3}
+    published = _published(bucket, "ds/")
+    assert sorted(bucket.listed("ds/")) == sorted([*published, "ds/_articles_manifest.json"])
+    out = tmp_path / "read.jsonl"
+    assert subprocess.run([articles_script(), "export", bucket.uri("ds/"), "--include", "*.parquet", "-o", str(out),
+                           "--isolated"], env=os.environ, check=False).returncode == 0  # fmt: skip
+    assert len(out.read_text(encoding="utf-8").splitlines()) in (600, 900)
+
+
+def test_a_sigkill_while_writing_to_a_bucket_leaves_the_old_output_or_the_whole_new_one(
+    bucket: Bucket, tmp_path: Path
+) -> None:
+    import os
+    import random
+    import signal
+    import subprocess
+    import time
+
+    from conftest import articles_script, many_articles
+
+    many_articles(tmp_path / "old", 200, host="old")
+    many_articles(tmp_path / "new", 1500, host="new")
+    single = [articles_script(), "export", "-o", bucket.uri("out/a.jsonl"), "--isolated"]
+    dataset = [articles_script(), "export", "-o", bucket.uri("ds/"), "--partition-by", "category", "--isolated"]
+    for command in (single, dataset):
+        assert subprocess.run([*command, str(tmp_path / "old")], env=os.environ, check=False).returncode == 0
+    old = (bucket.get("out/a.jsonl"), _published(bucket, "ds/"))
+    started = time.monotonic()
+    assert subprocess.run([*dataset, str(tmp_path / "new")], env=os.environ, check=False).returncode == 0
+    duration = time.monotonic() - started
+    for command in (single, dataset):  # back to the old outputs, for the kills
+        assert subprocess.run([*command, str(tmp_path / "old")], env=os.environ, check=False).returncode == 0
+    old = (bucket.get("out/a.jsonl"), _published(bucket, "ds/"))
+    for delay in random.Random(11).sample([duration * (k + random.random()) / 10 for k in range(10)], 10):
+        command = single if delay < duration / 2 else dataset
+        process = subprocess.Popen([*command, str(tmp_path / "new")], env=os.environ, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        text = bucket.get("out/a.jsonl")
+        assert text == old[0] or len(text.splitlines()) == 1500, f"a partial object after a kill at {delay:.2f} s"
+        published = _published(bucket, "ds/")
+        assert published == old[1] or all(key in bucket.listed("ds/") for key in published)
+        for command in (single, dataset):
+            assert subprocess.run([*command, str(tmp_path / "old")], env=os.environ, check=False).returncode == 0
+        old = (bucket.get("out/a.jsonl"), _published(bucket, "ds/"))
+        assert sorted(bucket.listed("ds/")) == sorted([*old[1], "ds/_articles_manifest.json"])  # strays swept

@@ -30,6 +30,10 @@ class StorageError(InputError):
     """A URI that cannot be used: a missing bucket, refused credentials, an unreachable endpoint."""
 
 
+class Conflict(OSError):
+    """A conditional write lost: the object changed (another run published) since it was read."""
+
+
 @dataclass(frozen=True, slots=True)
 class Uri:
     scheme: str
@@ -89,6 +93,20 @@ class Store(Protocol):
         """Publish a local file as the object, whole or not at all; OSError when it fails."""
         ...
 
+    def keys(self, prefix: Uri) -> Iterator[str]:
+        """Every key under a prefix, at any depth."""
+        ...
+
+    def read_tagged(self, uri: Uri) -> tuple[bytes, str] | None:
+        """An object and its ETag, or None when there is no such object."""
+        ...
+
+    def put_unless_changed(self, uri: Uri, body: bytes, tag: str | None, metadata: dict[str, str]) -> None:
+        """Write the object only if it still has ETag `tag` (or, for None, does not exist); else Conflict."""
+        ...
+
+    def delete(self, uris: Sequence[Uri]) -> None: ...
+
 
 _stores: dict[tuple[int, str], Store] = {}
 
@@ -112,9 +130,12 @@ def walk(root: Uri, excluded: Exclusion, included: Inclusion) -> Iterator[str]:
     """Every object under a prefix, as a folder walk yields files: a level's objects, then its sub-prefixes.
 
     Hidden names (a segment starting with `.`) are skipped, as on disk, and
-    what `excluded` says (of the key relative to the prefix) is left out.
+    what `excluded` says (of the key relative to the prefix) is left out. A
+    dataset that articles wrote there is read as its manifest says: objects
+    it does not name are another run's, unpublished or not yet swept.
     """
     store = store_for(root)
+    published = _published(store, root)
     start = len(root.folder)
     stack = [root.folder]
     while stack:
@@ -122,11 +143,20 @@ def walk(root: Uri, excluded: Exclusion, included: Inclusion) -> Iterator[str]:
         for key in keys:
             relative = key[start:]
             name = relative.rsplit("/", 1)[-1]
-            if name.startswith(".") or excluded(relative):
+            if name.startswith(".") or excluded(relative) or (published is not None and relative not in published):
                 continue
             if included(name, relative):
                 yield str(root.child(key))
         stack.extend(reversed([p for p in prefixes if not _hidden_or(p[start:].rstrip("/"), excluded)]))
+
+
+def _published(store: Store, root: Uri) -> set[str] | None:
+    """The files the manifest at the prefix names (not the manifest itself), or None where there is none."""
+    from converters.output import MANIFEST, manifest_files
+
+    found = store.read_tagged(root.child(root.folder + MANIFEST))
+    listed = manifest_files(found[0]) if found is not None else None
+    return listed - {MANIFEST} if listed is not None else None
 
 
 def _hidden_or(relative: str, excluded: Exclusion) -> bool:
@@ -141,4 +171,4 @@ class Inclusion(Protocol):
     def __call__(self, name: str, relative: str) -> bool: ...
 
 
-__all__ = ["OURS", "STORES", "StorageError", "Store", "Uri", "store_for", "walk"]
+__all__ = ["OURS", "STORES", "Conflict", "StorageError", "Store", "Uri", "store_for", "walk"]

@@ -1,42 +1,62 @@
-"""An output at a storage URI, published whole or not at all, like a local one.
+"""Outputs at a storage URI, published whole or not at all, like local ones.
 
-The output is written to a local temporary file first; on commit it is
-uploaded in one PUT, or in parts that are completed only once all are in and
-aborted on any failure (see the store's upload). So a failed, interrupted or
-killed run publishes nothing, and an existing object stays byte for byte.
-An existing object is replaced only when articles wrote it (its metadata says
-so: an object cannot change in place, so that is proof enough), or with
---overwrite.
+A single object (OUT, --rejects, --output-file) is written to a local
+temporary file first; on commit it is uploaded in one PUT, or in parts that
+are completed only once all are in and aborted on any failure (see the
+store's upload). So a failed, interrupted or killed run publishes nothing,
+and an existing object stays byte for byte.
+
+A dataset (--partition-by, --normalize) at a prefix has no rename to swap it
+in with, so it is published in three steps:
+1. its files are uploaded under names no earlier run used (`part-0-RUN.parquet`);
+2. the manifest, `PREFIX/_articles_manifest.json`, naming them, is written
+   last, and only if it is still the manifest this run saw at its start (a
+   conditional PUT): of two runs at once, one wins, and the other deletes
+   what it uploaded;
+3. the files of the manifest it replaced, and strays of earlier runs that no
+   manifest names (a killed run's), are deleted.
+articles reads only what the manifest names; other readers see the new files
+beside the old ones between steps 1 and 3.
+
+An existing object, or an object under a dataset's prefix, is replaced only
+when articles wrote it (its metadata says so: an object cannot change in
+place, so that is proof enough), or with --overwrite.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
+import time
+import uuid
 from pathlib import Path
 from typing import BinaryIO
 
-from converters.output import AtomicOutput, OutputError
-from converters.storage import OURS, StorageError, Uri, store_for
+from converters.output import MANIFEST, AtomicOutput, OutputError, manifest_files, manifest_text
+from converters.storage import OURS, Conflict, StorageError, Store, Uri, store_for
+
+_MARK = {OURS: "1"}
 
 
 class StoredOutput(AtomicOutput):
     def _check_destination(self) -> None:
         try:
             self.uri = Uri.parse(self.target)
-            if self.directory:
-                raise OutputError(
-                    f"cannot write a dataset to {self.target}: --partition-by and --normalize write to a local "
-                    "folder for now; write there, then copy it to the store"
-                )
-            if not self.uri.key or self.uri.key.endswith("/"):
-                raise OutputError(f"cannot write {self.target}: name the object, not a prefix (…/articles.parquet)")
-            self.store = store_for(self.uri)
+            self.store: Store = store_for(self.uri)
             self.store.check_bucket(self.uri)
-            existing = self.store.metadata(self.uri)
+            if self.directory:
+                self.dataset = _Dataset.at(self.uri, self.store, overwrite=self.overwrite)
+            else:
+                self._check_object()
         except StorageError as error:
             raise OutputError(str(error)) from error
+
+    def _check_object(self) -> None:
+        if not self.uri.key or self.uri.key.endswith("/"):
+            raise OutputError(f"cannot write {self.target}: name the object, not a prefix (…/articles.parquet)")
+        existing = self.store.metadata(self.uri)
         if existing is not None and OURS not in existing and not self.overwrite:
             raise OutputError(
                 f"{self.target} exists, and articles did not write it: "
@@ -52,15 +72,98 @@ class StoredOutput(AtomicOutput):
         return self._stream
 
     def open_directory(self) -> Path:
-        raise AssertionError("refused by _check_destination")
+        self._temporary = tempfile.mkdtemp(prefix="articles-upload-", suffix=".tmp")
+        return Path(self._temporary)
 
     def commit(self) -> None:
-        assert self._stream is not None
         assert self._temporary is not None
-        self._stream.close()
-        self.size = os.path.getsize(self._temporary)
-        self.store.upload(self._temporary, self.uri, {OURS: "1"})  # OSError: nothing was published
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._temporary)
+        if self.directory:
+            self.size = self.dataset.publish(self._temporary)
+            shutil.rmtree(self._temporary, ignore_errors=True)
+        else:
+            assert self._stream is not None
+            self._stream.close()
+            self.size = os.path.getsize(self._temporary)
+            self.store.upload(self._temporary, self.uri, _MARK)  # OSError: nothing was published
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._temporary)
         self._temporary = None
         self.committed = True
+
+
+class _Dataset:
+    """A dataset's prefix as this run found it: the manifest's ETag and files, and strays of earlier runs."""
+
+    def __init__(self, prefix: Uri, store: Store, tag: str | None, previous: set[str], strays: list[str]) -> None:
+        self.prefix, self.store, self.tag, self.previous, self.strays = prefix, store, tag, previous, strays
+
+    @classmethod
+    def at(cls, uri: Uri, store: Store, *, overwrite: bool) -> _Dataset:
+        prefix = uri.child(uri.folder)
+        if not prefix.key:
+            raise OutputError(f"cannot write a dataset to {uri}: give a prefix in the bucket (…/dataset/)")
+        found = store.read_tagged(prefix.child(prefix.key + MANIFEST))
+        listed = manifest_files(found[0]) if found is not None else set()
+        if listed is None and not overwrite:
+            raise OutputError(f"{prefix}{MANIFEST} is not a manifest of articles: give --overwrite to replace it")
+        previous = listed or set()
+        strays = []
+        for key in store.keys(prefix):
+            relative = key[len(prefix.key) :]
+            if relative in previous:
+                continue
+            if not overwrite and OURS not in (store.metadata(prefix.child(key)) or {}):
+                raise OutputError(
+                    f"{prefix} holds objects that articles did not write ({relative} is not its output): "
+                    "choose another prefix, or give --overwrite to replace all of it"
+                )
+            strays.append(relative)
+        return cls(prefix, store, found[1] if found is not None else None, previous, strays)
+
+    def publish(self, folder: str) -> int:
+        """Upload the files under `folder` under names of this run's, then the manifest, then sweep."""
+        run = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        uploaded: list[str] = []
+        size = 0
+        try:
+            for path, relative in _files(folder):
+                name = _named_for(relative, run)
+                self.store.upload(path, self._uri(name), _MARK)
+                uploaded.append(name)
+                size += os.path.getsize(path)
+            manifest = self._uri(MANIFEST)
+            self.store.put_unless_changed(manifest, manifest_text(sorted(uploaded)), self.tag, _MARK)
+        except BaseException as error:
+            with contextlib.suppress(OSError):
+                self.store.delete([self._uri(name) for name in uploaded])
+            if isinstance(error, Conflict):
+                message = f"{self.prefix}: another export published there first; this run published nothing"
+                raise Conflict(message) from error
+            raise
+        gone = (self.previous | set(self.strays)) - {MANIFEST, *uploaded}
+        with contextlib.suppress(OSError):  # published: what is left over, the next run sweeps
+            self.store.delete([self._uri(name) for name in sorted(gone)])
+        return size
+
+    def _uri(self, relative: str) -> Uri:
+        return self.prefix.child(self.prefix.key + relative)
+
+
+def _files(folder: str) -> list[tuple[str, str]]:
+    """Every file the writer left in `folder`, with its `/`-separated path relative to it, but our manifest."""
+    found = []
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            relative = os.path.relpath(path, folder).replace(os.sep, "/")
+            if relative != MANIFEST:
+                found.append((path, relative))
+    return sorted(found, key=lambda item: item[1])
+
+
+def _named_for(relative: str, run: str) -> str:
+    """`category=news/part-0.parquet` -> `category=news/part-0-RUN.parquet`: no two runs write the same key."""
+    folder, _, name = relative.rpartition("/")
+    stem, dot, extension = name.partition(".")
+    unique = f"{stem}-{run}{dot}{extension}"
+    return f"{folder}/{unique}" if folder else unique

@@ -22,7 +22,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from converters.storage import StorageError, Uri
+from converters.storage import Conflict, StorageError, Uri
 
 # GETs in flight per process: each waits a round trip, so many at once hide the latency.
 IN_FLIGHT = 16
@@ -150,6 +150,43 @@ class S3Store:
             with contextlib.suppress(Exception):
                 self.client.abort_multipart_upload(Bucket=uri.bucket, Key=uri.key, UploadId=upload_id)
             raise
+
+    def keys(self, prefix: Uri) -> Iterator[str]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=prefix.bucket, Prefix=prefix.key)
+        with _explained(prefix):
+            for page in pages:
+                yield from (item["Key"] for item in page.get("Contents", ()))
+
+    def read_tagged(self, uri: Uri) -> tuple[bytes, str] | None:
+        try:
+            answer = self.client.get_object(Bucket=uri.bucket, Key=uri.key)
+            return answer["Body"].read(), answer["ETag"]
+        except botocore.exceptions.ClientError as error:
+            if _code(error) in _MISSING:
+                return None
+            raise StorageError(_message(uri, error)) from error
+        except botocore.exceptions.BotoCoreError as error:
+            raise StorageError(_message(uri, error)) from error
+
+    def put_unless_changed(self, uri: Uri, body: bytes, tag: str | None, metadata: dict[str, str]) -> None:
+        condition = {"IfMatch": tag} if tag is not None else {"IfNoneMatch": "*"}
+        try:
+            self.client.put_object(Bucket=uri.bucket, Key=uri.key, Body=body, Metadata=metadata, **condition)
+        except botocore.exceptions.ClientError as error:
+            if _code(error) in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise Conflict(f"{uri} changed while this run wrote: another run published first") from error
+            raise OSError(_message(uri, error)) from error
+        except botocore.exceptions.BotoCoreError as error:
+            raise OSError(_message(uri, error)) from error
+
+    def delete(self, uris: Sequence[Uri]) -> None:
+        for start in range(0, len(uris), 1000):  # S3 deletes at most 1,000 keys a request
+            batch = uris[start : start + 1000]
+            objects = [{"Key": uri.key} for uri in batch]
+            try:
+                self.client.delete_objects(Bucket=batch[0].bucket, Delete={"Objects": objects, "Quiet": True})
+            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+                raise OSError(_message(batch[0], error)) from error
 
 
 @contextlib.contextmanager

@@ -116,9 +116,7 @@ class ParquetWriter(EncodingWriter):
         return Encoder(chunk=ArrowBatches(schema))
 
     def write_encoded(self, encoded: bytes, keep: Sequence[bool]) -> int:
-        batch = pa.ipc.read_record_batch(pa.py_buffer(encoded), self.arrow)
-        if not all(keep):
-            batch = batch.filter(pa.array(keep, pa.bool_()))
+        batch = kept_rows(encoded, self.arrow, keep)
         self.pending.add(batch)
         rows: int = batch.num_rows
         return rows
@@ -129,6 +127,12 @@ class ParquetWriter(EncodingWriter):
 
     def abandon(self) -> None:
         _abandon(self.file)
+
+
+def kept_rows(encoded: bytes, arrow: pa.Schema, keep: Sequence[bool]) -> pa.RecordBatch:
+    """A worker's batch, back from its IPC form, without the rows that turned invalid since (duplicates)."""
+    batch = pa.ipc.read_record_batch(pa.py_buffer(encoded), arrow)
+    return batch if all(keep) else batch.filter(pa.array(keep, pa.bool_()))
 
 
 class _RowGroup:
