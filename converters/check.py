@@ -16,7 +16,7 @@ import struct
 import sys
 import tempfile
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -210,13 +210,14 @@ def _stored_records(uri: str, layout: Field, limits: Limits) -> Iterator[Source]
     from converters.storage import Uri, store_for
 
     parsed = Uri.parse(uri)
+    parts = parsed.key.split("/")
     with tempfile.TemporaryDirectory(prefix="articles-object-") as folder:
-        local = os.path.join(folder, *parsed.key.split("/"))
-        os.makedirs(os.path.dirname(local), exist_ok=True)
+        local = os.path.join(folder, *(part for part in parts if part not in ("", ".", "..")))
         try:
+            os.makedirs(os.path.dirname(local), exist_ok=True)
             store_for(parsed).download(parsed, local)
-        except OSError as error:
-            yield Record(uri, 1, b"", problem=("read", f"cannot read object: {error}"))
+        except OSError as error:  # gone, refused, or a key no local path can hold
+            yield Record(uri, 1, b"", problem=("read", f"cannot read object: {error.strerror or error}"))
             return
         for record in read_records(local, layout, limits):
             yield dataclasses.replace(record, file=uri)
@@ -248,11 +249,11 @@ def check_chunk(sources: list[Source]) -> CheckedChunk:
     """Check consecutive documents in this process, and encode their valid records if asked to."""
     assert _checker is not None, "init_checker() first"
     encoder = _checker[1].encode
-    sources = list(_fetched(sources, _checker[1].limits))
+    fetched = _fetched(sources, _checker[1].limits)  # taken one by one: fetching overlaps checking
     if encoder is None:
-        return CheckedChunk([check_source(source) for source in sources])
+        return CheckedChunk([check_source(source) for source in fetched])
     with _cyclic_gc_paused():
-        return _check_and_encode(sources, encoder)
+        return _check_and_encode(fetched, encoder)
 
 
 @contextlib.contextmanager
@@ -276,7 +277,7 @@ def _cyclic_gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _check_and_encode(sources: list[Source], encoder: Encoder) -> CheckedChunk:
+def _check_and_encode(sources: Iterable[Source], encoder: Encoder) -> CheckedChunk:
     results: list[FileResult] = []
     rows: list[FileResult] = []
     items: list[Any] = []

@@ -42,8 +42,11 @@ def find_article_files(
         if path != STDIN and path not in uris and not os.path.lexists(path):
             raise InputError(f"path does not exist: {path}")
     objects = _stored_objects(uris)
+    # A prefix in its folder form, `s3://b/corpus/`, so that `s3://b/corpus` given too is seen as the same.
+    canonical = {uri: uri if single else uri.rstrip("/") + "/" for uri, single in objects.items()}
+    objects = {canonical[uri]: single for uri, single in objects.items()}
     skipped = left_out if left_out is not None else []
-    for root in _distinct_roots(paths):
+    for root in _distinct_roots([canonical.get(path, path) for path in paths]):
         if root in objects:
             yield from _stored_files(root, objects[root], patterns, excludes, skipped, force_exclude=force_exclude)
         elif root != STDIN and force_exclude and is_excluded(_from_here(root), excludes, through_folders=True):
@@ -98,12 +101,15 @@ def _stored_files(
             yield root
         return
     rules = ExcludeRules.of(excludes)
+    noted: set[str] = set()
 
     def excluded(relative: str) -> bool:
-        if rules.match(relative):
+        if not rules.match(relative):
+            return False
+        if relative not in noted:  # a manifest's files ask again for each folder on their way
+            noted.add(relative)
             skipped.append(str(uri.child(uri.folder + relative)))
-            return True
-        return False
+        return True
 
     yield from walk(uri, excluded, lambda name, relative: _matches(name, relative, patterns))
 

@@ -20,7 +20,7 @@ from converters.findings import FileResult
 from converters.inputs import input_format
 from converters.layout import record_layout
 from converters.limits import Limits
-from converters.output import STDOUT, OutputError, atomic_output, refuse_inputs_as_outputs
+from converters.output import STDOUT, OutputError, atomic_output, refuse_inputs_as_outputs, refuse_outputs_inside
 from converters.reader import ReaderError
 from converters.report.base import plural
 from converters.schema import load_schema, schema_identity
@@ -73,6 +73,8 @@ def export(
     if on_invalid == "fail" and rejects is not None:
         raise OutputError("--rejects FILE goes with --on-invalid skip: under fail, an invalid file stops the run")
     refuse_inputs_as_outputs([target, rejects], paths)
+    if writer_class.writes_directory(options):
+        refuse_outputs_inside(target, [rejects])
     schema = load_schema(check.schema_path)
     schema_id, version = schema_identity(schema)
     layout = record_layout(schema)

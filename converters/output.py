@@ -307,6 +307,13 @@ def refuse_inputs_as_outputs(outputs: Sequence[str | None], inputs: Sequence[str
                 raise OutputError(f"{output} contains the input {path}: write the output somewhere else")
 
 
+def refuse_outputs_inside(directory: str, others: Sequence[str | None]) -> None:
+    """OutputError for an output inside a directory output, which replaces what is in it whole."""
+    for other in others:
+        if other is not None and other != STDOUT and is_within(_resolved(other), _resolved(directory)):
+            raise OutputError(f"{other} is inside the output directory {directory}: write it beside it")
+
+
 def _resolved(path: str) -> str:
     """A local path with its links resolved; a URI as the prefix it names, without a trailing `/`."""
     return path.rstrip("/") if is_uri(path) else os.path.realpath(path)

@@ -21,7 +21,8 @@ def corpus(tmp_path: Path) -> Path:
     shutil.copytree(GOLDEN_CORPUS, root / "golden")
     shutil.copytree(CASES / "invalid", root / "b" / "invalid", ignore=shutil.ignore_patterns("*.json"))
     shutil.copy(CASES / "valid" / "yaml11-scalars-warn.md", root / "top-level.md")
-    for folder in ("a", "a/a", "z"):  # warnings in folders on either side of the others: the order shows
+    # Warnings in folders on either side of the others, the order shows; `2024` sorts before `2024-01` on disk.
+    for folder in ("a", "a/a", "z", "2024", "2024-01"):
         (root / folder).mkdir(parents=True, exist_ok=True)
         shutil.copy(CASES / "valid" / "yaml11-scalars-warn.md", root / folder / "w.md")
     (root / ".hidden.md").write_text("not read\n", encoding="utf-8")
@@ -282,7 +283,7 @@ def test_a_prefix_holding_objects_of_someone_else_is_refused(run_cli: RunCli, bu
     bucket.put("ds/mine.txt", b"my notes\n")
     refused = run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri("ds/"), "--partition-by", "category")
     assert refused.exit_code == 2
-    assert "mine.txt is not its output" in refused.stderr
+    assert "(mine.txt)" in refused.stderr
     assert bucket.listed() == ["ds/mine.txt"]
     forced = run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri("ds/"), "--partition-by", "category", "--overwrite")
     assert forced.exit_code == 0
@@ -379,3 +380,126 @@ def test_a_sigkill_while_writing_to_a_bucket_leaves_the_old_output_or_the_whole_
             assert subprocess.run([*command, str(tmp_path / "old")], env=os.environ, check=False).returncode == 0
         old = (bucket.get("out/a.jsonl"), _published(bucket, "ds/"))
         assert sorted(bucket.listed("ds/")) == sorted([*old[1], "ds/_articles_manifest.json"])  # strays swept
+
+
+def test_no_credentials_is_one_clear_line(
+    run_process: RunProcess, bucket: Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/config")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance metadata to ask on this machine
+    result = run_process("validate", bucket.uri("corpus/"), "--isolated")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"articles: error: {bucket.uri('corpus/')}: no credentials found "
+        "(set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
+    ]
+
+
+def test_the_next_run_aborts_an_upload_a_killed_run_left_unfinished(run_cli: RunCli, bucket: Bucket) -> None:
+    bucket.client.create_multipart_upload(Bucket=bucket.name, Key="out/a.parquet")  # as a SIGKILL leaves it
+    assert bucket.unfinished_uploads() == ["out/a.parquet"]
+    assert run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri("out/a.parquet"), "--isolated").exit_code == 0
+    assert bucket.unfinished_uploads() == []
+
+
+def test_an_output_inside_a_dataset_is_refused(run_cli: RunCli, bucket: Bucket, tmp_path: Path) -> None:
+    invalid = str(CASES / "invalid" / "typo-key.md")
+    for out, rejects in ((bucket.uri("ds/"), bucket.uri("ds/rejects.jsonl")), (tmp_path / "ds", tmp_path / "ds" / "r")):
+        result = run_cli(
+            "export", str(GOLDEN_CORPUS), invalid, "-o", str(out), "--partition-by", "category",
+            "--on-invalid", "skip", "--rejects", str(rejects),
+        )  # fmt: skip
+        assert result.exit_code == 2
+        assert "is inside the output directory" in result.stderr
+    assert bucket.listed() == []
+
+
+def test_another_output_of_ours_under_a_dataset_prefix_is_not_swept(run_cli: RunCli, bucket: Bucket) -> None:
+    assert run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri("ds/notes.jsonl")).exit_code == 0
+    result = run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri("ds/"), "--partition-by", "category")
+    assert result.exit_code == 2
+    assert "(notes.jsonl)" in result.stderr
+    assert bucket.listed() == ["ds/notes.jsonl"]
+
+
+def test_a_manifest_published_although_its_answer_was_lost_counts(
+    bucket: Bucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from converters.storage import Conflict, Uri, store_for
+    from converters.storage.output import _Dataset
+
+    folder = tmp_path / "built"
+    folder.mkdir()
+    (folder / "part-0.parquet").write_bytes(b"PAR1 ours PAR1")
+    uri = Uri.parse(bucket.uri("ds/"))
+    store = store_for(uri)
+    dataset = _Dataset.at(uri, store, overwrite=False)
+    real_put = store.put_unless_changed
+
+    def put_then_lose_the_answer(uri: Uri, body: bytes, tag: str | None, metadata: dict[str, str]) -> None:
+        real_put(uri, body, tag, metadata)
+        raise Conflict("the retry of a write that went through fails its condition")
+
+    monkeypatch.setattr(store, "put_unless_changed", put_then_lose_the_answer)
+    dataset.publish(str(folder))
+    assert sorted(bucket.listed()) == sorted([*_published(bucket, "ds/"), "ds/_articles_manifest.json"])
+    assert len(_published(bucket, "ds/")) == 1
+
+
+def test_a_file_the_manifest_names_that_has_gone_is_an_error_not_a_shorter_dataset(
+    run_cli: RunCli, bucket: Bucket, tmp_path: Path
+) -> None:
+    assert run_cli("export", str(GOLDEN_CORPUS), "-o", bucket.uri("ds/"), "--partition-by", "category").exit_code == 0
+    bucket.client.delete_object(Bucket=bucket.name, Key=_published(bucket, "ds/")[0])
+    result = run_cli("export", bucket.uri("ds/"), "--include", "*.parquet", "-o", str(tmp_path / "x.jsonl"))
+    assert result.exit_code == 1
+    assert "cannot read object" in result.stderr
+
+
+def test_a_uri_given_twice_or_inside_another_is_read_once(run_cli: RunCli, bucket: Bucket, corpus: Path) -> None:
+    uri = _stored(bucket, corpus)
+    once = _report(run_cli, uri)
+    assert _report(run_cli, uri, uri.rstrip("/")) == once
+    assert _report(run_cli, uri, uri + "golden/edge-minimal.md") == once
+
+
+def test_folder_markers_are_not_files(run_cli: RunCli, bucket: Bucket) -> None:
+    bucket.upload_folder(GOLDEN_CORPUS, "corpus/")
+    bucket.put("corpus/sub/", b"")  # what a console's "create folder" makes
+    result = run_cli("validate", bucket.uri("corpus/"), "--include", "*", "--isolated")
+    assert result.exit_code == 0, result.stdout
+    assert "5 files checked" in result.stdout
+
+
+def test_an_object_put_there_after_the_check_is_not_overwritten(bucket: Bucket, tmp_path: Path) -> None:
+    from converters.storage import Conflict
+    from converters.storage.output import StoredOutput
+
+    output = StoredOutput(bucket.uri("out/a.jsonl"))  # checked: nothing there
+    output.open_file().write(b"{}\n")
+    bucket.put("out/a.jsonl", b"somebody else's, meanwhile\n")
+    with pytest.raises(Conflict):
+        output.commit()
+    output.discard()
+    assert bucket.get("out/a.jsonl") == b"somebody else's, meanwhile\n"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("AWS_PROFILE", "no-such-profile", "The config profile (no-such-profile) could not be found"),
+        ("AWS_ENDPOINT_URL", "localhost:9000", "Invalid endpoint: localhost:9000"),
+    ],
+)
+def test_a_bad_configuration_is_one_clear_line(
+    run_process: RunProcess, bucket: Bucket, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    result = run_process("validate", bucket.uri("corpus/"), "--isolated")
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"articles: error: {bucket.uri('corpus/')}: the S3 configuration cannot be used: ")
+    assert message in line

@@ -13,7 +13,7 @@ option of ours. Every failure is a StorageError naming the URI, in one line.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -24,6 +24,8 @@ STORES: dict[str, str] = {"s3": "converters.storage.s3:S3Store"}
 EXTRAS: dict[str, str] = {"s3": "s3"}
 # The metadata key that marks an object as written by articles (S3 keeps it as x-amz-meta-articles-output).
 OURS = "articles-output"
+# A conditional write's "only if there is no object there yet", where an ETag would say "only if unchanged".
+ABSENT = "*"
 
 
 class StorageError(InputError):
@@ -85,12 +87,20 @@ class Store(Protocol):
         """An object's user metadata, or None when there is no such object."""
         ...
 
+    def head(self, uri: Uri) -> tuple[dict[str, str], str] | None:
+        """An object's user metadata and ETag, or None when there is no such object."""
+        ...
+
     def check_bucket(self, uri: Uri) -> None:
         """StorageError unless the bucket exists and can be reached."""
         ...
 
-    def upload(self, path: str, uri: Uri, metadata: dict[str, str]) -> None:
-        """Publish a local file as the object, whole or not at all; OSError when it fails."""
+    def upload(self, path: str, uri: Uri, metadata: dict[str, str], unless_changed: str | None = None) -> None:
+        """Publish a local file as the object, whole or not at all; OSError when it fails.
+
+        With `unless_changed` (an ETag, or ABSENT), only if the object is still as it was (Conflict if
+        not); a multipart upload (a large file) is not conditional.
+        """
         ...
 
     def keys(self, prefix: Uri) -> Iterator[str]:
@@ -107,6 +117,10 @@ class Store(Protocol):
 
     def delete(self, uris: Sequence[Uri]) -> None: ...
 
+    def abort_unfinished(self, uri: Uri) -> int:
+        """Abort the multipart uploads of this key left unfinished (a killed run's); -> how many."""
+        ...
+
 
 _stores: dict[tuple[int, str], Store] = {}
 
@@ -122,7 +136,10 @@ def store_for(uri: Uri) -> Store:
                 f"{uri}: reading and writing {uri.scheme}:// needs the {EXTRAS[uri.scheme]} extra: "
                 f"pip install 'articles[{EXTRAS[uri.scheme]}]' ({error.name} is missing)"
             ) from error
-        _stores[key] = store_class()
+        try:
+            _stores[key] = store_class()
+        except StorageError as error:  # the client's own configuration: a profile, an endpoint
+            raise StorageError(f"{uri}: {error}") from error
     return _stores[key]
 
 
@@ -131,23 +148,49 @@ def walk(root: Uri, excluded: Exclusion, included: Inclusion) -> Iterator[str]:
 
     Hidden names (a segment starting with `.`) are skipped, as on disk, and
     what `excluded` says (of the key relative to the prefix) is left out. A
-    dataset that articles wrote there is read as its manifest says: objects
-    it does not name are another run's, unpublished or not yet swept.
+    dataset that articles wrote there is read as its manifest says, without
+    listing: objects it does not name are another run's, unpublished or not
+    yet swept, and one it names that has gone (a later run swept it) is an
+    error for that file, never a silently shorter dataset.
     """
     store = store_for(root)
     published = _published(store, root)
+    if published is not None:
+        named = sorted(published, key=_walk_order)
+        relatives: Iterable[str] = (r for r in named if not _hidden_or_excluded_on_the_way(r, excluded))
+    else:
+        relatives = _listed(store, root, excluded)
+    for relative in relatives:
+        if included(relative.rsplit("/", 1)[-1], relative):
+            yield str(root.child(root.folder + relative))
+
+
+def _listed(store: Store, root: Uri, excluded: Exclusion) -> Iterator[str]:
+    """Keys relative to the prefix, level by level; hidden and excluded sub-prefixes are not listed at all."""
     start = len(root.folder)
     stack = [root.folder]
     while stack:
         keys, prefixes = store.level(root.child(stack.pop()))
         for key in keys:
             relative = key[start:]
-            name = relative.rsplit("/", 1)[-1]
-            if name.startswith(".") or excluded(relative) or (published is not None and relative not in published):
-                continue
-            if included(name, relative):
-                yield str(root.child(key))
-        stack.extend(reversed([p for p in prefixes if not _hidden_or(p[start:].rstrip("/"), excluded)]))
+            # Folder markers (`sub/`, made by consoles) are no files.
+            if not key.endswith("/") and not _hidden_or(relative, excluded):
+                yield relative
+        kept = [p for p in prefixes if not _hidden_or(p[start:].rstrip("/"), excluded)]
+        # `2024/` before `2024-01/`, as names sort on disk: compare without the trailing `/`.
+        stack.extend(sorted(kept, key=lambda prefix: prefix.rstrip("/"), reverse=True))
+
+
+def _walk_order(relative: str) -> list[tuple[int, str]]:
+    """A folder walk's order: in each folder its files by name, then its subfolders by name."""
+    parts = relative.split("/")
+    return [(1, part) for part in parts[:-1]] + [(0, parts[-1])]
+
+
+def _hidden_or_excluded_on_the_way(relative: str, excluded: Exclusion) -> bool:
+    """Hidden or excluded itself, or inside such a folder: a walk prunes a folder whole."""
+    parts = relative.split("/")
+    return any(_hidden_or("/".join(parts[: end + 1]), excluded) for end in range(len(parts)))
 
 
 def _published(store: Store, root: Uri) -> set[str] | None:
@@ -171,4 +214,4 @@ class Inclusion(Protocol):
     def __call__(self, name: str, relative: str) -> bool: ...
 
 
-__all__ = ["OURS", "STORES", "Conflict", "StorageError", "Store", "Uri", "store_for", "walk"]
+__all__ = ["ABSENT", "OURS", "STORES", "Conflict", "StorageError", "Store", "Uri", "store_for", "walk"]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from converters.output import MANIFEST, AtomicOutput, OutputError, manifest_files, manifest_text
-from converters.storage import OURS, Conflict, StorageError, Store, Uri, store_for
+from converters.storage import ABSENT, OURS, Conflict, StorageError, Store, Uri, store_for
 
 _MARK = {OURS: "1"}
 
@@ -56,12 +57,15 @@ class StoredOutput(AtomicOutput):
     def _check_object(self) -> None:
         if not self.uri.key or self.uri.key.endswith("/"):
             raise OutputError(f"cannot write {self.target}: name the object, not a prefix (…/articles.parquet)")
-        existing = self.store.metadata(self.uri)
-        if existing is not None and OURS not in existing and not self.overwrite:
+        existing = self.store.head(self.uri)
+        if existing is not None and OURS not in existing[0] and not self.overwrite:
             raise OutputError(
                 f"{self.target} exists, and articles did not write it: "
                 "choose another key, or give --overwrite to replace it"
             )
+        # Replaced at commit only if it is still what was checked now: someone else's object put
+        # there meanwhile is not overwritten, and of two runs at once one wins.
+        self.unless_changed = None if self.overwrite else existing[1] if existing is not None else ABSENT
 
     def _is_special(self) -> bool:
         return False
@@ -84,7 +88,11 @@ class StoredOutput(AtomicOutput):
             assert self._stream is not None
             self._stream.close()
             self.size = os.path.getsize(self._temporary)
-            self.store.upload(self._temporary, self.uri, _MARK)  # OSError: nothing was published
+            # A run killed mid-upload cannot abort its upload: the next run to the key does. A run
+            # uploading to this key right now loses its upload, and with it the race it would have lost.
+            with contextlib.suppress(StorageError):
+                self.store.abort_unfinished(self.uri)
+            self.store.upload(self._temporary, self.uri, _MARK, self.unless_changed)  # OSError: nothing published
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._temporary)
         self._temporary = None
@@ -112,12 +120,13 @@ class _Dataset:
             relative = key[len(prefix.key) :]
             if relative in previous:
                 continue
-            if not overwrite and OURS not in (store.metadata(prefix.child(key)) or {}):
+            if overwrite or _a_part_of_ours(store, prefix.child(key)):
+                strays.append(relative)
+            elif store.metadata(prefix.child(key)) is not None:  # gone since the listing: nothing to keep
                 raise OutputError(
-                    f"{prefix} holds objects that articles did not write ({relative} is not its output): "
+                    f"{prefix} holds objects that are not part of a dataset articles wrote there ({relative}): "
                     "choose another prefix, or give --overwrite to replace all of it"
                 )
-            strays.append(relative)
         return cls(prefix, store, found[1] if found is not None else None, previous, strays)
 
     def publish(self, folder: str) -> int:
@@ -131,8 +140,7 @@ class _Dataset:
                 self.store.upload(path, self._uri(name), _MARK)
                 uploaded.append(name)
                 size += os.path.getsize(path)
-            manifest = self._uri(MANIFEST)
-            self.store.put_unless_changed(manifest, manifest_text(sorted(uploaded)), self.tag, _MARK)
+            self._publish_manifest(manifest_text(sorted(uploaded)))
         except BaseException as error:
             with contextlib.suppress(OSError):
                 self.store.delete([self._uri(name) for name in uploaded])
@@ -145,8 +153,33 @@ class _Dataset:
             self.store.delete([self._uri(name) for name in sorted(gone)])
         return size
 
+    def _publish_manifest(self, text: bytes) -> None:
+        """The conditional write; if its answer was lost (a retry then fails its condition, or Ctrl-C),
+        the manifest read back tells whether it was published all the same."""
+        manifest = self._uri(MANIFEST)
+        try:
+            self.store.put_unless_changed(manifest, text, self.tag, _MARK)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                found = self.store.read_tagged(manifest)
+                if found is not None and found[0] == text:  # ours: the run's own name is in every file
+                    return
+            raise
+
     def _uri(self, relative: str) -> Uri:
         return self.prefix.child(self.prefix.key + relative)
+
+
+_RUN_NAME = re.compile(r"-\d{8}T\d{6}-[0-9a-f]{8}(\.|$)")
+
+
+def _a_part_of_ours(store: Store, uri: Uri) -> bool:
+    """A dataset file an earlier run of articles uploaded (a run's name in its own, and our mark),
+    which no manifest names: a killed run's, or a run that lost the race and could not clean up.
+    Any other object, ours or not (a rejects file, a report), is not the sweep's to delete."""
+    if not _RUN_NAME.search(uri.key.rsplit("/", 1)[-1]):
+        return False
+    return OURS in (store.metadata(uri) or {})
 
 
 def _files(folder: str) -> list[tuple[str, str]]:

@@ -12,17 +12,19 @@ object when an exception leaves its `with` block.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import urllib.parse
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal
 
 import boto3
 import botocore.config
 import botocore.exceptions
+from boto3.exceptions import Boto3Error
 
-from converters.storage import Conflict, StorageError, Uri
+from converters.storage import ABSENT, Conflict, StorageError, Uri
 
 # GETs in flight per process: each waits a round trip, so many at once hide the latency.
 IN_FLIGHT = 16
@@ -35,11 +37,22 @@ _CONFIG = botocore.config.Config(
     max_pool_connections=IN_FLIGHT + 4,
 )
 _MISSING = ("NoSuchKey", "404", "NotFound")
+_LOST_RACE = ("PreconditionFailed", "ConditionalRequestConflict")
+
+
+def _condition(unless_changed: str | None) -> dict[str, str]:
+    """A PUT's precondition: None for none, ABSENT for "only if there is no such object", else an ETag."""
+    if unless_changed is None:
+        return {}
+    return {"IfNoneMatch": "*"} if unless_changed == ABSENT else {"IfMatch": unless_changed}
 
 
 class S3Store:
     def __init__(self) -> None:
-        self.client: Any = boto3.session.Session().client("s3", config=_CONFIG)
+        try:
+            self.client: Any = boto3.session.Session().client("s3", config=_CONFIG)
+        except (botocore.exceptions.BotoCoreError, ValueError) as error:  # AWS_PROFILE, AWS_ENDPOINT_URL
+            raise StorageError(f"the S3 configuration cannot be used: {error}") from error
         self._pool: ThreadPoolExecutor | None = None
 
     # -- reading ------------------------------------------------------------------
@@ -76,11 +89,16 @@ class S3Store:
         return data
 
     def read_many(self, uris: Sequence[Uri], limit: int) -> Iterator[bytes | OSError]:
+        """IN_FLIGHT GETs at a time, and never more than that many objects fetched and not yet taken."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="s3-get")
-        futures = [self._pool.submit(self._read_or_error, uri, limit) for uri in uris]
-        for future in futures:
-            yield future.result()
+        waiting: collections.deque[Future[bytes | OSError]] = collections.deque()
+        for uri in uris:
+            if len(waiting) == IN_FLIGHT:
+                yield waiting.popleft().result()
+            waiting.append(self._pool.submit(self._read_or_error, uri, limit))
+        while waiting:
+            yield waiting.popleft().result()
 
     def _read_or_error(self, uri: Uri, limit: int) -> bytes | OSError:
         try:
@@ -91,10 +109,14 @@ class S3Store:
     def download(self, uri: Uri, path: str) -> None:
         try:
             self.client.download_file(uri.bucket, uri.key, path)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, Boto3Error) as error:
             raise OSError(_message(uri, error)) from error
 
     def metadata(self, uri: Uri) -> dict[str, str] | None:
+        found = self.head(uri)
+        return found[0] if found is not None else None
+
+    def head(self, uri: Uri) -> tuple[dict[str, str], str] | None:
         try:
             head = self.client.head_object(Bucket=uri.bucket, Key=uri.key)
         except botocore.exceptions.ClientError as error:
@@ -104,8 +126,7 @@ class S3Store:
             raise StorageError(_message(uri, error)) from error
         except botocore.exceptions.BotoCoreError as error:
             raise StorageError(_message(uri, error)) from error
-        found: dict[str, str] = head.get("Metadata", {})
-        return found
+        return head.get("Metadata", {}), head["ETag"]
 
     def check_bucket(self, uri: Uri) -> None:
         try:
@@ -119,16 +140,21 @@ class S3Store:
 
     # -- writing ------------------------------------------------------------------
 
-    def upload(self, path: str, uri: Uri, metadata: dict[str, str]) -> None:
+    def upload(self, path: str, uri: Uri, metadata: dict[str, str], unless_changed: str | None = None) -> None:
         with open(path, "rb") as source:
             size = source.seek(0, 2)
             source.seek(0)
             try:
                 if size <= PART_SIZE:
-                    self.client.put_object(Bucket=uri.bucket, Key=uri.key, Body=source, Metadata=metadata)
+                    condition = _condition(unless_changed)
+                    self.client.put_object(Bucket=uri.bucket, Key=uri.key, Body=source, Metadata=metadata, **condition)
                 else:
                     self._upload_in_parts(source, uri, metadata)
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+            except botocore.exceptions.ClientError as error:
+                if _code(error) in _LOST_RACE:
+                    raise Conflict(f"{uri} changed while this run wrote it: this run published nothing") from error
+                raise OSError(_message(uri, error)) from error
+            except botocore.exceptions.BotoCoreError as error:
                 raise OSError(_message(uri, error)) from error
 
     def _upload_in_parts(self, source: Any, uri: Uri, metadata: dict[str, str]) -> None:
@@ -169,15 +195,23 @@ class S3Store:
             raise StorageError(_message(uri, error)) from error
 
     def put_unless_changed(self, uri: Uri, body: bytes, tag: str | None, metadata: dict[str, str]) -> None:
-        condition = {"IfMatch": tag} if tag is not None else {"IfNoneMatch": "*"}
+        condition = _condition(tag or ABSENT)
         try:
             self.client.put_object(Bucket=uri.bucket, Key=uri.key, Body=body, Metadata=metadata, **condition)
         except botocore.exceptions.ClientError as error:
-            if _code(error) in ("PreconditionFailed", "ConditionalRequestConflict"):
+            if _code(error) in _LOST_RACE:
                 raise Conflict(f"{uri} changed while this run wrote: another run published first") from error
             raise OSError(_message(uri, error)) from error
         except botocore.exceptions.BotoCoreError as error:
             raise OSError(_message(uri, error)) from error
+
+    def abort_unfinished(self, uri: Uri) -> int:
+        with _explained(uri):
+            listed = self.client.list_multipart_uploads(Bucket=uri.bucket, Prefix=uri.key)
+            stale = [upload for upload in listed.get("Uploads", ()) if upload["Key"] == uri.key]
+            for upload in stale:
+                self.client.abort_multipart_upload(Bucket=uri.bucket, Key=uri.key, UploadId=upload["UploadId"])
+        return len(stale)
 
     def delete(self, uris: Sequence[Uri]) -> None:
         for start in range(0, len(uris), 1000):  # S3 deletes at most 1,000 keys a request
