@@ -55,6 +55,7 @@ class CheckOptions:
     jobs: int | None = None  # None: every available core
     max_errors: int | None = None  # stop once this many errors are found (the file that reaches it is whole)
     strict: bool = False  # warnings are errors: a file with one is invalid, and an export rejects it
+    scheduler: str | None = None  # a Dask scheduler's address: the chunks run on that cluster
     # For exporters: turns each chunk's valid records into the writer's own form (JSON Lines
     # bytes, an Arrow batch) in the worker processes, so that the main process only writes.
     # Needs keep_records; see CheckedChunk.
@@ -133,6 +134,7 @@ class CheckRun(Iterator[FileResult]):
             jobs=options.jobs or available_cores(),
             initializer=init_checker,
             initargs=(options,),
+            scheduler=options.scheduler,
         )
         errors = 0
         try:

@@ -294,6 +294,7 @@ def _check_options(
     fail_fast: bool,
     max_errors: int | None,
     strict: bool,
+    scheduler: str | None,
 ) -> CheckOptions:
     return CheckOptions(
         schema_path=schema,
@@ -305,6 +306,7 @@ def _check_options(
         jobs=jobs,
         max_errors=1 if fail_fast else max_errors,
         strict=strict,
+        scheduler=scheduler,
     )
 
 
@@ -433,6 +435,15 @@ ReportOption = Annotated[
         "--report", metavar="FORMAT", callback=_one_of(REPORTERS), help="Format of the error report on stderr."
     ),
 ]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        envvar="DASK_SCHEDULER_ADDRESS",
+        help="Run the checks as tasks on the Dask cluster at ADDRESS (tcp://host:8786); needs the dask extra.",
+    ),
+]
 ShowProgress = Annotated[
     bool | None,
     typer.Option(
@@ -474,6 +485,7 @@ def validate(
     allow_duplicate_urls: AllowDuplicateUrls = False,
     fail_fast: FailFast = False,
     strict: Strict = False,
+    scheduler: Scheduler = None,
     overwrite: Overwrite = False,
     max_errors: MaxErrors = None,
     color: Color = "auto",
@@ -496,6 +508,7 @@ def validate(
         fail_fast=fail_fast,
         max_errors=max_errors,
         strict=strict,
+        scheduler=scheduler,
     )
     choice = ReportChoice(report_format, output_file, quiet, statistics, _use_color(color))
     display = _display(choice, sys.stdout, check, overwrite=overwrite, paths=paths, progress=progress)
@@ -555,6 +568,7 @@ def export(
     allow_duplicate_urls: AllowDuplicateUrls = False,
     fail_fast: FailFast = False,
     strict: Strict = False,
+    scheduler: Scheduler = None,
     max_errors: MaxErrors = None,
     on_invalid: OnInvalidOption = "fail",
     rejects: Rejects = None,
@@ -661,6 +675,7 @@ def export(
         fail_fast=fail_fast,
         max_errors=max_errors,
         strict=strict,
+        scheduler=scheduler,
     )
     choice = ReportChoice(report, output_file, quiet, statistics, _use_color(color) and sys.stderr.isatty())
     display = _display(choice, sys.stderr, check, overwrite=overwrite, paths=paths, progress=progress)
@@ -708,6 +723,7 @@ def load(
     max_file_size: MaxFileSize = f"{DEFAULT_MAX_FILE_SIZE // 2**20}MiB",
     fail_fast: FailFast = False,
     strict: Strict = False,
+    scheduler: Scheduler = None,
     max_errors: MaxErrors = None,
     on_invalid: OnInvalidOption = "fail",
     rejects: Rejects = None,
@@ -733,6 +749,7 @@ def load(
         fail_fast=fail_fast,
         max_errors=max_errors,
         strict=strict,
+        scheduler=scheduler,
     )
     choice = ReportChoice(report, output_file, quiet, statistics, _use_color(color) and sys.stderr.isatty())
     display = _display(choice, sys.stderr, check, overwrite=overwrite, paths=paths, progress=progress)

@@ -130,10 +130,12 @@ class AtomicOutput:
         mode = os.stat(self.target).st_mode & 0o7777 if os.path.exists(self.target) else 0o666 & ~_umask()
         os.chmod(self._temporary, mode)  # mkstemp makes 0600; keep what the file had, or the usual
         self.size = os.path.getsize(self._temporary)
+        # Stamped before the rename, which keeps the attribute and the mtime: a kill right after
+        # the rename must not leave an output of ours that a later run takes for someone else's.
+        _stamp(self._temporary)
         os.replace(self._temporary, self.target)
         self._temporary = None
         _fsync_directory(self._parent())
-        _stamp(self.target)
 
     def _commit_directory(self) -> None:
         assert self._temporary is not None

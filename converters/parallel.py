@@ -47,6 +47,7 @@ def ordered_chunks(
     initializer: Callable[..., None],
     initargs: tuple[Any, ...] = (),
     chunk_size: int = CHUNK_SIZE,
+    scheduler: str | None = None,
 ) -> Generator[Result, None, None]:
     """`func` over the items in chunks of `chunk_size`, across `jobs` processes; results in input order.
 
@@ -54,11 +55,18 @@ def ordered_chunks(
     million inputs never sit in memory at once. `initializer(*initargs)` sets up
     each process (and this one, when the work is small enough to do here). The chunks are the same
     whatever `jobs` is, so a function that sums up a chunk gives the same
-    results serially and in parallel.
+    results serially and in parallel. With `scheduler`, the address of a Dask
+    cluster, the same chunks run there as tasks instead (see converters.cluster),
+    whatever their number.
     """
     iterator = iter(items)
     head = list(islice(iterator, SERIAL_THRESHOLD))
     chunks = _chunks(head, iterator, chunk_size)
+    if scheduler is not None:
+        from converters.cluster import cluster_chunks
+
+        yield from cluster_chunks(func, chunks, scheduler, initializer, initargs)
+        return
     if jobs <= 1 or len(head) < SERIAL_THRESHOLD:
         initializer(*initargs)
         yield from map(func, chunks)

@@ -26,8 +26,8 @@ CASES = REPO / "tests" / "cases"
 SCHEMA_FILE = REPO / "schemas" / "article.schema.json"
 SEEDS = sorted(EXAMPLES.glob("*.txt"))
 
-# A real S3-compatible server and a bucket per test: the fixtures `s3_endpoint` and `bucket`.
-pytest_plugins = ["s3_server"]
+# Real servers: an S3-compatible one and a bucket per test (`s3_endpoint`, `bucket`), a Dask cluster (`dask_cluster`).
+pytest_plugins = ["s3_server", "dask_cluster"]
 
 RunCli = Callable[..., Result]
 RunProcess = Callable[..., subprocess.CompletedProcess[str]]

@@ -1,0 +1,125 @@
+"""Chunks as tasks on a Dask cluster: the same chunk function as the local process pool, run elsewhere.
+
+The driver (this process) walks the paths, cuts them into the same chunks a
+local run cuts, submits each as a task, and takes the results back in input
+order; the corpus-wide checks (duplicate webUrls, --max-errors) and the
+writing stay here, as in a local run. So a run on a cluster gives exactly
+what a local run gives: only where the chunks are checked differs.
+
+A task carries the chunk function, the set-up and its arguments; a worker
+process sets up once per run (keyed by the run's token), however many of its
+tasks it runs. Dask reruns the tasks of a worker that dies, and a chunk's
+result does not depend on where it ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from converters.discover import InputError
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+# Tasks in flight per worker thread: enough to keep every worker busy while results come back in order.
+TASKS_IN_FLIGHT_PER_THREAD = 4
+CONNECT_TIMEOUT = "10s"
+
+
+class ClusterError(InputError):
+    """The cluster cannot be used: no scheduler at the address, or workers that cannot see the input."""
+
+
+def cluster_chunks(
+    func: Callable[[list[Item]], Result],
+    chunks: Iterable[list[Item]],
+    address: str,
+    initializer: Callable[..., None],
+    initargs: tuple[Any, ...],
+) -> Iterator[Result]:
+    """`func` over each chunk as a task on the cluster at `address`; results in chunk order."""
+    client = _connect(address)
+    try:
+        token = uuid.uuid4().hex
+        in_flight = max(1, sum(client.nthreads().values())) * TASKS_IN_FLIGHT_PER_THREAD
+        pending: deque[Any] = deque()
+        first = True
+        try:
+            for chunk in chunks:
+                if first:
+                    _check_workers_can_read(client, chunk)
+                    first = False
+                task = (token, os.getcwd(), func, initializer, initargs, chunk)
+                pending.append(client.submit(_run_chunk, *task, pure=False))
+                if len(pending) >= in_flight:
+                    yield _result(pending.popleft(), address)
+            while pending:
+                yield _result(pending.popleft(), address)
+        finally:
+            for future in pending:
+                future.cancel()
+    finally:
+        client.close()
+
+
+def _connect(address: str) -> Any:
+    try:
+        from distributed import Client
+    except ImportError as error:
+        raise ClusterError(
+            f"--scheduler needs the dask extra: pip install 'articles[dask]' ({error.name} is missing)"
+        ) from error
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError, ValueError) as error:
+        raise ClusterError(f"no Dask scheduler answers at {address}: {error}") from error
+
+
+def _result(future: Any, address: str) -> Any:
+    """A task's result; the scheduler gone is an OSError (exit 3: nothing was written)."""
+    from distributed.client import FutureCancelledError
+
+    try:
+        return future.result()
+    except (FutureCancelledError, TimeoutError) as error:
+        raise OSError(f"the Dask cluster at {address} went away during the run: {error}") from error
+
+
+def _check_workers_can_read(client: Any, chunk: list[Any]) -> None:
+    """A local path the workers cannot see would fail every file: say so once, before the run."""
+    local = next((item for item in chunk if isinstance(item, str) and "://" not in item), None)
+    if local is None:
+        return
+    path = os.path.abspath(local)
+    if not client.submit(os.path.exists, path, pure=False).result():
+        raise ClusterError(
+            f"the Dask workers cannot read {local}: put the corpus where they can (a shared file system, "
+            "or object storage such as s3://)"
+        )
+
+
+_ready: str | None = None  # the token of the run this worker process is set up for
+
+
+def _run_chunk(
+    token: str,
+    cwd: str,
+    func: Callable[[list[Any]], Any],
+    initializer: Callable[..., None],
+    initargs: tuple[Any, ...],
+    chunk: list[Any],
+) -> Any:
+    """One task. Paths are named as the driver was given them, often relative: they are read from the
+    driver's directory, which a shared file system has on the workers too (a store's URIs need none)."""
+    global _ready
+    if _ready != token:
+        initializer(*initargs)
+        _ready = token
+        with contextlib.suppress(OSError):
+            os.chdir(cwd)
+    return func(chunk)
