@@ -20,7 +20,7 @@ from converters.tables import DIALECTS, SCHEMA_FORMATS
 GOLDEN = REPO / "tests" / "golden" / "schema"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
-OUTPUTS = [("arrow", None, "arrow.txt"), ("bigquery", None, "bigquery.json")] + [
+OUTPUTS = [("arrow", None, "arrow.txt"), ("bigquery", None, "bigquery.json"), ("spark", None, "spark.json")] + [
     ("sql", dialect, f"{dialect}.sql") for dialect in DIALECTS
 ]
 

@@ -40,6 +40,12 @@ def _bigquery(schema: dict[str, Any], layout: Field, table: str, dialect: str | 
     return json.dumps(bigquery_schema(layout), indent=2, ensure_ascii=False) + "\n"
 
 
+def _spark(schema: dict[str, Any], layout: Field, table: str, dialect: str | None) -> str:
+    from converters.tables.spark import spark_schema
+
+    return json.dumps(spark_schema(layout), indent=2, ensure_ascii=False) + "\n"
+
+
 def _sql(schema: dict[str, Any], layout: Field, table: str, dialect: str | None) -> str:
     return create_table(layout, table, DIALECTS[dialect or "duckdb"])
 
@@ -49,6 +55,7 @@ SCHEMA_FORMATS: dict[str, Callable[[dict[str, Any], Field, str, str | None], str
     "json-schema": _json_schema,
     "arrow": _arrow,
     "bigquery": _bigquery,
+    "spark": _spark,
     "sql": _sql,
 }
 
