@@ -15,6 +15,7 @@ result does not depend on where it ran.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import uuid
 from collections import deque
@@ -74,6 +75,11 @@ def _connect(address: str) -> Any:
         raise ClusterError(
             f"--scheduler needs the dask extra: pip install 'articles[dask]' ({error.name} is missing)"
         ) from error
+    # distributed logs a lost connection with its traceback; ours is the one line the user gets.
+    # Its loggers set their own levels, so each one is silenced, and the parents for those made later.
+    noisy = [name for name in logging.root.manager.loggerDict if name.split(".")[0] in ("distributed", "tornado")]
+    for name in ["distributed", "tornado", *noisy]:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     try:
         return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as error:
@@ -86,8 +92,8 @@ def _result(future: Any, address: str) -> Any:
 
     try:
         return future.result()
-    except (FutureCancelledError, TimeoutError) as error:
-        raise OSError(f"the Dask cluster at {address} went away during the run: {error}") from error
+    except (FutureCancelledError, TimeoutError, OSError) as error:  # CommClosedError is an OSError
+        raise OSError(f"the Dask cluster at {address} went away during the run") from error
 
 
 def _check_workers_can_read(client: Any, chunk: list[Any]) -> None:

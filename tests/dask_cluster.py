@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -54,12 +54,16 @@ def _dask() -> str:
 
 @pytest.fixture(scope="session")
 def dask_cluster(s3_endpoint: str) -> Iterator[Cluster]:
+    yield from started_cluster({**os.environ, **CREDENTIALS, "AWS_ENDPOINT_URL": s3_endpoint})
+
+
+def started_cluster(environment: dict[str, str]) -> Generator[Cluster, None, None]:
+    """A scheduler and two workers, stopped when the generator is closed."""
     try:
         import distributed  # noqa: F401 - only to know that a client can connect
     except ImportError as error:
         _missing(f"no Dask cluster: distributed is not installed ({error.name} is missing)")
     port = _free_port()
-    environment = {**os.environ, **CREDENTIALS, "AWS_ENDPOINT_URL": s3_endpoint}
     scheduler = subprocess.Popen(
         [_dask(), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
         env=environment,

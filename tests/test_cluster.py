@@ -113,3 +113,40 @@ def test_no_scheduler_at_the_address_is_one_clear_line(run_cli: RunCli) -> None:
     assert result.exit_code == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"articles: error: no Dask scheduler answers at {address}")
+
+
+def test_the_scheduler_going_away_is_exit_3_and_the_old_output_stays(tmp_path: Path) -> None:
+    import os
+
+    from dask_cluster import started_cluster
+
+    many_articles(tmp_path / "big", 15000)  # several seconds of tasks: the kill lands while they run
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b"")  # an empty file is replaced freely: the old output here
+    assert subprocess.run([articles_script(), "export", str(SEEDS[0]), "-o", str(out)], check=False).returncode == 0
+    old = out.read_bytes()
+    cluster = started_cluster(dict(os.environ))
+    doomed = next(cluster)
+    try:
+        command = [articles_script(), "export", str(tmp_path / "big"), "-o", str(out), "--isolated"]
+        run = subprocess.Popen([*command, "--scheduler", doomed.address], stderr=subprocess.PIPE, text=True)
+        _wait_for_tasks(doomed.address)
+        doomed.processes[0].kill()  # the scheduler
+        _, stderr = run.communicate(timeout=300)
+    finally:
+        cluster.close()
+    assert run.returncode == 3, stderr
+    assert "went away" in stderr or "cluster" in stderr
+    assert "Traceback" not in stderr
+    assert out.read_bytes() == old
+
+
+def _wait_for_tasks(address: str, seconds: float = 120) -> None:
+    """Until the run has tasks on the cluster: a kill before would only test connecting."""
+    from distributed import Client
+
+    with Client(address, timeout="10s", set_as_default=False) as client:  # type: ignore[no-untyped-call]
+        deadline = time.monotonic() + seconds
+        while not any(client.processing().values()):
+            assert time.monotonic() < deadline, "the run never submitted a task"
+            time.sleep(0.05)
