@@ -61,6 +61,26 @@ def postgres_url() -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """A PySpark session in local mode, UTC, whose Python workers run this environment's Python."""
+    if shutil.which("java") is None:
+        pytest.skip("PySpark needs Java (17 or later), and there is no java on PATH")
+    sql = pytest.importorskip("pyspark.sql")
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # the executors' Python must have articles installed
+    session = (
+        sql.SparkSession.builder.master("local[2]")
+        .appName("articles-tests")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
 @pytest.fixture
 def run_process() -> RunProcess:
     """Run the installed `articles` console script in a real subprocess."""

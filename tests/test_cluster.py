@@ -150,3 +150,35 @@ def _wait_for_tasks(address: str, seconds: float = 120) -> None:
         while not any(client.processing().values()):
             assert time.monotonic() < deadline, "the run never submitted a task"
             time.sleep(0.05)
+
+
+def test_a_local_path_the_workers_cannot_see_is_one_clear_line(run_cli: RunCli, tmp_path: Path) -> None:
+    """The worker runs in a mount namespace of its own, where an empty file system hides the corpus."""
+    import os
+
+    from dask_cluster import _dask
+    from s3_server import _free_port, _wait_until_listening
+
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("hiding a folder from one process takes unshare, as root")
+    many_articles(tmp_path / "hidden" / "corpus", 3)
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = subprocess.Popen([_dask(), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    hidden = (
+        f"mount -t tmpfs tmpfs {tmp_path / 'hidden'} && exec {_dask()} worker {address} --nthreads 1 --no-dashboard"
+    )
+    worker = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", hidden],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        _wait_until_listening(port, scheduler)
+        result = run_cli("validate", str(tmp_path / "hidden" / "corpus"), "--scheduler", address, "--isolated")
+    finally:
+        worker.terminate()
+        scheduler.terminate()
+        worker.wait(timeout=30)
+        scheduler.wait(timeout=30)
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"articles: error: the Dask workers cannot read {tmp_path / 'hidden' / 'corpus'}")

@@ -9,9 +9,6 @@ text, from the directory names alone.
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -116,24 +113,6 @@ def test_polars(exported: Path) -> None:
 
 
 # -- PySpark -----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    if shutil.which("java") is None:
-        pytest.skip("PySpark needs Java (17 or later), and there is no java on PATH")
-    sql = pytest.importorskip("pyspark.sql")
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    session = (
-        sql.SparkSession.builder.master("local[1]")
-        .appName("articles-tests")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .getOrCreate()
-    )
-    yield session
-    session.stop()
 
 
 def test_pyspark(spark: Any, exported: Path) -> None:
