@@ -98,6 +98,17 @@ class CheckedChunk:
     rows: list[FileResult] = field(default_factory=list)
     encoded: Any = None
 
+    def renamed(self, names: dict[str, str]) -> CheckedChunk:
+        """The same results, each file named as `names` says (a cluster reads absolute paths, and the
+        driver names them as it was given them). `rows` are some of `results`: renamed with them."""
+        for result in self.results:
+            if result.file in names:
+                name = names[result.file]
+                result.file = name
+                result.errors = [dataclasses.replace(e, file=name) for e in result.errors]
+                result.warnings = [dataclasses.replace(w, file=name) for w in result.warnings]
+        return self
+
 
 class CheckRun(Iterator[FileResult]):
     """The results of one run, in path order; `stopped` says whether --max-errors cut it short.

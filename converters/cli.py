@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -306,7 +307,7 @@ def _check_options(
         jobs=jobs,
         max_errors=1 if fail_fast else max_errors,
         strict=strict,
-        scheduler=scheduler,
+        scheduler=scheduler or None,  # DASK_SCHEDULER_ADDRESS set empty: run here
     )
 
 
@@ -814,7 +815,7 @@ def show_schema(
         ),
     ] = None,
 ) -> None:
-    """Print the article JSON Schema, or a table definition derived from it (Arrow, BigQuery, SQL DDL)."""
+    """Print the article JSON Schema, or a table definition derived from it (Arrow, BigQuery, Spark, SQL DDL)."""
     try:
         loaded = load_schema(schema)
         if dialect is not None and schema_format == "json-schema":
@@ -832,4 +833,11 @@ def show_schema(
 
 def main() -> None:
     """Console-script entry point."""
+    # SIGTERM (a CI job cancelled, `timeout`, a container stopped) ends a run as Ctrl-C does:
+    # temporary files removed, nothing published, one line, exit 130.
+    signal.signal(signal.SIGTERM, _interrupt)
     app()
+
+
+def _interrupt(signal_number: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -14,7 +14,6 @@ result does not depend on where it ran.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import uuid
@@ -30,6 +29,7 @@ Result = TypeVar("Result")
 # Tasks in flight per worker thread: enough to keep every worker busy while results come back in order.
 TASKS_IN_FLIGHT_PER_THREAD = 4
 CONNECT_TIMEOUT = "10s"
+_SCHEMES = ("tcp", "tls", "ws", "wss", "inproc", "ucx")
 
 
 class ClusterError(InputError):
@@ -48,21 +48,22 @@ def cluster_chunks(
     try:
         token = uuid.uuid4().hex
         in_flight = max(1, sum(client.nthreads().values())) * TASKS_IN_FLIGHT_PER_THREAD
-        pending: deque[Any] = deque()
+        pending: deque[tuple[Any, dict[str, str]]] = deque()
         first = True
         try:
             for chunk in chunks:
                 if first:
                     _check_workers_can_read(client, chunk)
                     first = False
-                task = (token, os.getcwd(), func, initializer, initargs, chunk)
-                pending.append(client.submit(_run_chunk, *task, pure=False))
+                absolute, names = _absolute(chunk)
+                task = client.submit(_run_chunk, token, func, initializer, initargs, absolute, pure=False)
+                pending.append((task, names))
                 if len(pending) >= in_flight:
-                    yield _result(pending.popleft(), address)
+                    yield _result(*pending.popleft(), address)
             while pending:
-                yield _result(pending.popleft(), address)
+                yield _result(*pending.popleft(), address)
         finally:
-            for future in pending:
+            for future, _ in pending:
                 future.cancel()
     finally:
         client.close()
@@ -80,20 +81,38 @@ def _connect(address: str) -> Any:
     noisy = [name for name in logging.root.manager.loggerDict if name.split(".")[0] in ("distributed", "tornado")]
     for name in ["distributed", "tornado", *noisy]:
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    scheme, separator, _ = address.partition("://")
+    if not address.strip() or (separator and scheme not in _SCHEMES):
+        raise ClusterError(f"--scheduler {address!r} is no Dask address: give tcp://HOST:PORT")
     try:
         return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as error:
         raise ClusterError(f"no Dask scheduler answers at {address}: {error}") from error
 
 
-def _result(future: Any, address: str) -> Any:
-    """A task's result; the scheduler gone is an OSError (exit 3: nothing was written)."""
+def _result(future: Any, names: dict[str, str], address: str) -> Any:
+    """A task's result, its files named as the driver was given them; the scheduler gone is an OSError
+    (exit 3: nothing was written)."""
     from distributed.client import FutureCancelledError
 
     try:
-        return future.result()
+        result = future.result()
     except (FutureCancelledError, TimeoutError, OSError) as error:  # CommClosedError is an OSError
         raise OSError(f"the Dask cluster at {address} went away during the run") from error
+    return result.renamed(names) if names and hasattr(result, "renamed") else result
+
+
+def _absolute(chunk: list[Any]) -> tuple[list[Any], dict[str, str]]:
+    """The chunk with relative local paths made absolute, for workers whose directory is not ours,
+    and each absolute path -> the name the driver was given."""
+    names: dict[str, str] = {}
+    absolute: list[Any] = []
+    for item in chunk:
+        if isinstance(item, str) and "://" not in item and item != "-" and not os.path.isabs(item):
+            names[os.path.abspath(item)] = item
+            item = os.path.abspath(item)
+        absolute.append(item)
+    return absolute, names
 
 
 def _check_workers_can_read(client: Any, chunk: list[Any]) -> None:
@@ -114,18 +133,14 @@ _ready: str | None = None  # the token of the run this worker process is set up 
 
 def _run_chunk(
     token: str,
-    cwd: str,
     func: Callable[[list[Any]], Any],
     initializer: Callable[..., None],
     initargs: tuple[Any, ...],
     chunk: list[Any],
 ) -> Any:
-    """One task. Paths are named as the driver was given them, often relative: they are read from the
-    driver's directory, which a shared file system has on the workers too (a store's URIs need none)."""
+    """One task: set up once per run in this worker process, then check the chunk."""
     global _ready
     if _ready != token:
         initializer(*initargs)
         _ready = token
-        with contextlib.suppress(OSError):
-            os.chdir(cwd)
     return func(chunk)

@@ -9,8 +9,10 @@ executor checks its chunks with check_chunk, through mapInArrow, and returns
 the valid records as Arrow data with the schema derived from the JSON Schema
 (`articles schema --format spark`). The corpus-wide duplicate-webUrl check is
 a window over the results, in path order: the first file with a webUrl keeps
-it, as locally. Needs the `spark` extra (pyspark); data files (.jsonl, .csv,
-.parquet) as input are not read here: Spark reads those itself.
+it, as locally; its `unique` finding comes after the file's others, without a
+line (the first file's position is not looked up). `raw` is the file's
+bytes. Needs the `spark` extra (pyspark); data files (.jsonl, .csv, .parquet)
+as input are not read here: Spark reads those itself.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from typing import Any
 import pyarrow as pa
 
 from converters.arrow_schema import arrow_schema
-from converters.check import CheckOptions, check_chunk, init_checker
+from converters.check import CheckOptions, check_chunk, init_checker, read_file
 from converters.discover import find_article_files
 from converters.findings import FileResult
 from converters.layout import Field, record_layout
+from converters.limits import Limits
 from converters.parallel import CHUNK_SIZE
+from converters.reader import ReaderError
 from converters.schema import load_schema, schema_identity
 from converters.tables.spark import spark_schema
 from converters.writers.base import Encoder, SchemaInfo
@@ -73,8 +77,18 @@ def read_articles(spark: Any, paths: Sequence[str], check: CheckOptions | None =
         results = results.withColumn("errors", errors)
         results = results.withColumn("valid", f.col("valid") & ~repeated)
     valid = results.filter("valid").orderBy("ordinal").select("record.*")
-    rejected = results.filter("NOT valid").orderBy("ordinal").select("file", "errors", "raw")
+    # A file rejected only for its webUrl passed its check, which kept no text: read it again, as the
+    # export's rejects file does.
+    text = f.coalesce("raw", f.udf(lambda file: _text_of(file, check.limits), "binary")("file"))
+    rejected = results.filter("NOT valid").orderBy("ordinal").select("file", "errors", text.alias("raw"))
     return valid, rejected
+
+
+def _text_of(file: str, limits: Limits) -> bytes | None:
+    try:
+        return read_file(file, limits)
+    except ReaderError:
+        return None
 
 
 def _chunks(files: Iterator[str]) -> list[tuple[int, list[str]]]:

@@ -182,3 +182,12 @@ def test_a_local_path_the_workers_cannot_see_is_one_clear_line(run_cli: RunCli, 
     assert result.exit_code == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"articles: error: the Dask workers cannot read {tmp_path / 'hidden' / 'corpus'}")
+
+
+def test_relative_paths_are_named_as_given(
+    run_cli: RunCli, dask_cluster: Cluster, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(corpus.parent)
+    local, remote = _both(run_cli, dask_cluster, "validate", corpus.name, "-f", "json")
+    assert json.loads(remote.stdout) == json.loads(local.stdout)
+    assert json.loads(local.stdout)["errors"][0]["file"].startswith(f"{corpus.name}/")

@@ -179,6 +179,19 @@ def test_ctrl_c_exits_130_with_no_traceback_and_no_output(tmp_path: Path) -> Non
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
 
 
+def test_sigterm_ends_a_run_as_ctrl_c_does(tmp_path: Path) -> None:
+    many_articles(tmp_path / "in", 20_000)
+    out, rejects = tmp_path / "out.parquet", tmp_path / "rejects.jsonl"
+    process = _export(tmp_path / "in", out, "--on-invalid", "skip", "--rejects", str(rejects))
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert b"interrupted" in stderr
+    assert b"Traceback" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # no output, no temporary file
+
+
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 def test_escape_formulas_covers_every_formula_start(run_cli: RunCli, tmp_path: Path, start: str) -> None:
     import csv

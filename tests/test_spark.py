@@ -55,7 +55,11 @@ def test_the_rejected_dataframe_holds_what_the_local_export_rejects(
     from_spark = {row["file"]: {e["keyword"] for e in row["errors"]} for row in rejected.collect()}
     local = [json.loads(line) for line in local_export[1].read_text(encoding="utf-8").splitlines()]
     assert from_spark == {r["file"]: {e["keyword"] for e in r["errors"]} for r in local}
-    assert "unique" in from_spark[str(corpus / "golden" / "edge-minimal.md")]  # a folder walk takes files first
+    duplicate = str(corpus / "golden" / "edge-minimal.md")  # a folder walk takes files first: z-same-url.md wins
+    assert "unique" in from_spark[duplicate]
+    raw = {row["file"]: row["raw"] for row in rejected.collect()}
+    assert bytes(raw[duplicate]) == (corpus / "golden" / "edge-minimal.md").read_bytes()  # kept, as locally
+    assert all(raw[file] is not None for file in raw)  # a folder walk takes files first
 
 
 def test_articles_schema_format_spark_is_what_spark_reads_from_the_export(
