@@ -53,7 +53,7 @@ def cluster_chunks(
         try:
             for chunk in chunks:
                 if first:
-                    _check_workers_can_read(client, chunk)
+                    _check_workers_can_read(client, chunk, address)
                     first = False
                 absolute, names = _absolute(chunk)
                 task = client.submit(_run_chunk, token, func, initializer, initargs, absolute, pure=False)
@@ -91,15 +91,19 @@ def _connect(address: str) -> Any:
 
 
 def _result(future: Any, names: dict[str, str], address: str) -> Any:
-    """A task's result, its files named as the driver was given them; the scheduler gone is an OSError
-    (exit 3: nothing was written)."""
+    """A task's result, its files named as the driver was given them."""
+    result = _awaited(future, address)
+    return result.renamed(names) if names and hasattr(result, "renamed") else result
+
+
+def _awaited(future: Any, address: str) -> Any:
+    """A task's value; the scheduler gone is an OSError (exit 3: nothing was written)."""
     from distributed.client import FutureCancelledError
 
     try:
-        result = future.result()
+        return future.result()
     except (FutureCancelledError, TimeoutError, OSError) as error:  # CommClosedError is an OSError
         raise OSError(f"the Dask cluster at {address} went away during the run") from error
-    return result.renamed(names) if names and hasattr(result, "renamed") else result
 
 
 def _absolute(chunk: list[Any]) -> tuple[list[Any], dict[str, str]]:
@@ -115,13 +119,13 @@ def _absolute(chunk: list[Any]) -> tuple[list[Any], dict[str, str]]:
     return absolute, names
 
 
-def _check_workers_can_read(client: Any, chunk: list[Any]) -> None:
+def _check_workers_can_read(client: Any, chunk: list[Any], address: str) -> None:
     """A local path the workers cannot see would fail every file: say so once, before the run."""
     local = next((item for item in chunk if isinstance(item, str) and "://" not in item), None)
     if local is None:
         return
     path = os.path.abspath(local)
-    if not client.submit(os.path.exists, path, pure=False).result():
+    if not _awaited(client.submit(os.path.exists, path, pure=False), address):
         raise ClusterError(
             f"the Dask workers cannot read {local}: put the corpus where they can (a shared file system, "
             "or object storage such as s3://)"
