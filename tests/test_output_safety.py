@@ -167,24 +167,18 @@ def _snapshot(out: Path) -> bytes | set[str]:
 
 
 def test_ctrl_c_exits_130_with_no_traceback_and_no_output(tmp_path: Path) -> None:
-    many_articles(tmp_path / "in", 20_000)  # a few seconds of work, even on the fast path
-    out = tmp_path / "out.parquet"
-    process = _export(tmp_path / "in", out)
-    time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
-    assert b"interrupted" in stderr
-    assert b"Traceback" not in stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
+    _interrupted_by(signal.SIGINT, tmp_path)
 
 
 def test_sigterm_ends_a_run_as_ctrl_c_does(tmp_path: Path) -> None:
-    many_articles(tmp_path / "in", 20_000)
-    out, rejects = tmp_path / "out.parquet", tmp_path / "rejects.jsonl"
-    process = _export(tmp_path / "in", out, "--on-invalid", "skip", "--rejects", str(rejects))
+    _interrupted_by(signal.SIGTERM, tmp_path, "--on-invalid", "skip", "--rejects", str(tmp_path / "rejects.jsonl"))
+
+
+def _interrupted_by(signal_number: int, tmp_path: Path, *options: str) -> None:
+    many_articles(tmp_path / "in", 20_000)  # a few seconds of work, even on the fast path
+    process = _export(tmp_path / "in", tmp_path / "out.parquet", *options)
     time.sleep(0.5)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signal_number)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert b"interrupted" in stderr

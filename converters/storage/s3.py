@@ -144,18 +144,12 @@ class S3Store:
         with open(path, "rb") as source:
             size = source.seek(0, 2)
             source.seek(0)
-            try:
+            with _written(uri, "this run published nothing"):
                 if size <= PART_SIZE:
                     condition = _condition(unless_changed)
                     self.client.put_object(Bucket=uri.bucket, Key=uri.key, Body=source, Metadata=metadata, **condition)
                 else:
                     self._upload_in_parts(source, uri, metadata)
-            except botocore.exceptions.ClientError as error:
-                if _code(error) in _LOST_RACE:
-                    raise Conflict(f"{uri} changed while this run wrote it: this run published nothing") from error
-                raise OSError(_message(uri, error)) from error
-            except botocore.exceptions.BotoCoreError as error:
-                raise OSError(_message(uri, error)) from error
 
     def _upload_in_parts(self, source: Any, uri: Uri, metadata: dict[str, str]) -> None:
         """A multipart upload, completed only once every part is in: aborted on any failure, even Ctrl-C."""
@@ -196,14 +190,8 @@ class S3Store:
 
     def put_unless_changed(self, uri: Uri, body: bytes, tag: str | None, metadata: dict[str, str]) -> None:
         condition = _condition(tag or ABSENT)
-        try:
+        with _written(uri, "another run published first"):
             self.client.put_object(Bucket=uri.bucket, Key=uri.key, Body=body, Metadata=metadata, **condition)
-        except botocore.exceptions.ClientError as error:
-            if _code(error) in _LOST_RACE:
-                raise Conflict(f"{uri} changed while this run wrote: another run published first") from error
-            raise OSError(_message(uri, error)) from error
-        except botocore.exceptions.BotoCoreError as error:
-            raise OSError(_message(uri, error)) from error
 
     def abort_unfinished(self, uri: Uri) -> int:
         with _explained(uri):
@@ -230,6 +218,19 @@ def _explained(uri: Uri) -> Iterator[None]:
         yield
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         raise StorageError(_message(uri, error)) from error
+
+
+@contextlib.contextmanager
+def _written(uri: Uri, lost: str) -> Iterator[None]:
+    """A write's failure -> OSError (exit 3), or Conflict when its precondition lost a race (`lost` says how)."""
+    try:
+        yield
+    except botocore.exceptions.ClientError as error:
+        if _code(error) in _LOST_RACE:
+            raise Conflict(f"{uri} changed while this run wrote it: {lost}") from error
+        raise OSError(_message(uri, error)) from error
+    except botocore.exceptions.BotoCoreError as error:
+        raise OSError(_message(uri, error)) from error
 
 
 def _code(error: botocore.exceptions.ClientError) -> str:
