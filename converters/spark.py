@@ -183,8 +183,3 @@ def _rows(
         ],
         schema=output,
     )
-
-
-def spark_schema_of(check: CheckOptions | None = None) -> dict[str, Any]:
-    """The Spark schema of the valid DataFrame, as Spark's JSON."""
-    return spark_schema(record_layout(load_schema((check or CheckOptions()).schema_path)))
