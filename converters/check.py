@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
-import hashlib
 import json
 import os
 import struct
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from converters.cache import CacheSettings, CacheWarning, Entry, FileCache, Stat, digest_of, pack_record
 from converters.discover import DEFAULT_PATTERNS, STDIN, InputError, find_article_files, is_uri
 from converters.fast_reader import fast_record
 from converters.findings import FileResult, Finding, Position, in_file_order, json_pointer
@@ -56,6 +56,11 @@ class CheckOptions:
     max_errors: int | None = None  # stop once this many errors are found (the file that reaches it is whole)
     strict: bool = False  # warnings are errors: a file with one is invalid, and an export rejects it
     scheduler: str | None = None  # a Dask scheduler's address: the chunks run on that cluster
+    # A folder for what runs learn of each file (converters/cache.py), so that the next run reads
+    # only what changed; None: every file is read and checked. Local files only, and not on a cluster.
+    cache_dir: str | None = None
+    cache: CacheSettings | None = None  # the run's database: check_paths sets it from cache_dir
+    cache_roots: tuple[str, ...] = ()  # the folders walked, absolute: where entries of gone files are looked for
     # For exporters: turns each chunk's valid records into the writer's own form (JSON Lines
     # bytes, an Arrow batch) in the worker processes, so that the main process only writes.
     # Needs keep_records; see CheckedChunk.
@@ -70,6 +75,7 @@ class Summary:
     errors: int = 0
     warnings: int = 0
     stopped: bool = False  # --max-errors was reached: files after the last one counted were not checked
+    notices: list[str] = field(default_factory=list)  # what went wrong and cost no verdict (CheckRun.warnings)
     started: float = field(default_factory=time.monotonic)
 
     def add(self, result: FileResult) -> None:
@@ -97,6 +103,7 @@ class CheckedChunk:
     results: list[FileResult]
     rows: list[FileResult] = field(default_factory=list)
     encoded: Any = None
+    cache_problem: str | None = None  # the cache failed in the worker (a warning; the results are whole)
 
     def renamed(self, names: dict[str, str]) -> CheckedChunk:
         """The same results, each file named as `names` says (a cluster reads absolute paths, and the
@@ -117,9 +124,13 @@ class CheckRun(Iterator[FileResult]):
     chunk at a time, with their encoded records: one or the other, not both.
     """
 
-    def __init__(self, first: Source | None, rest: Iterator[Source], options: CheckOptions) -> None:
+    def __init__(
+        self, first: Source | None, rest: Iterator[Source], options: CheckOptions, warnings: list[str] | None = None
+    ) -> None:
         """`first` is None for a run with nothing to check."""
         self.stopped = False
+        # What did not work but cost no verdict (the cache): a line each, for the log.
+        self.warnings: list[str] = warnings if warnings is not None else []
         self._chunks = self._checked(first, rest, options) if first is not None else _no_chunks()
         self._current: Iterator[FileResult] = iter(())
 
@@ -147,9 +158,12 @@ class CheckRun(Iterator[FileResult]):
             initargs=(options,),
             scheduler=options.scheduler,
         )
-        errors = 0
+        errors = checked = 0
         try:
             for chunk in chunks:
+                if chunk.cache_problem is not None and chunk.cache_problem not in self.warnings:
+                    self.warnings.append(chunk.cache_problem)
+                checked += len(chunk.results)
                 for index, result in enumerate(chunk.results):
                     if urls is not None:
                         urls.check(result)
@@ -160,6 +174,8 @@ class CheckRun(Iterator[FileResult]):
                         yield chunk
                         return
                 yield chunk
+            if options.cache is not None:
+                _prune_cache(options.cache, options.cache_roots, checked)
         finally:
             chunks.close()  # shuts the pool down now, not when the garbage collector gets to it
             if urls is not None:
@@ -176,18 +192,44 @@ def check_paths(paths: Sequence[str], options: CheckOptions | None = None) -> Ch
     """
     options = options or CheckOptions()
     init_checker(options)  # a bad schema fails here, once, not in every worker
+    warnings: list[str] = []
+    options = _with_cache(options, paths, warnings)
     left_out: list[str] = []
     sources = _sources(paths, options, left_out)
     first = next(sources, None)
     if first is None and left_out:
-        return CheckRun(None, sources, options)
+        return CheckRun(None, sources, options, warnings)
     if first is None:
         looked_for = ", ".join(options.patterns)
         raise InputError(
             f"no articles found in {', '.join(paths)} "
             f"(looked for {looked_for} in folders, and for records in the data files given)"
         )
-    return CheckRun(first, sources, options)
+    return CheckRun(first, sources, options, warnings)
+
+
+def _with_cache(options: CheckOptions, paths: Sequence[str], warnings: list[str]) -> CheckOptions:
+    """The options with the run's cache database, when there is to be one and it can be used."""
+    if options.cache_dir is None or options.scheduler is not None:
+        return options  # a cluster's workers do not share this machine's disk
+    from converters.cache import prepare, run_key
+
+    try:
+        key = run_key(load_schema(options.schema_path), options.limits)
+        settings = prepare(Path(options.cache_dir), key, warnings)
+    except CacheWarning as warning:
+        warnings.append(str(warning))
+        return options
+    roots = tuple(os.path.abspath(path) for path in paths if not is_uri(path) and os.path.isdir(path))
+    return dataclasses.replace(options, cache=settings, cache_roots=roots)
+
+
+def _prune_cache(settings: CacheSettings, roots: Sequence[str], checked: int) -> None:
+    """Drop the entries of files that are gone, once there may be many: it costs a stat per entry."""
+    from converters.cache import PRUNE_SLACK, PRUNE_WHEN_ENTRIES_OVER, entry_count, prune
+
+    if roots and entry_count(settings) > PRUNE_WHEN_ENTRIES_OVER * checked + PRUNE_SLACK:
+        prune(settings, roots)
 
 
 def _no_chunks() -> Generator[CheckedChunk, None, None]:
@@ -246,6 +288,7 @@ def _layout(options: CheckOptions) -> Field:
 # -- per process ----------------------------------------------------------------
 
 _checker: tuple[ArticleValidator, CheckOptions] | None = None
+_file_cache: tuple[int, FileCache] | None = None  # the process that opened it: a connection never crosses a fork
 
 
 def init_checker(options: CheckOptions) -> None:
@@ -254,19 +297,37 @@ def init_checker(options: CheckOptions) -> None:
     Forked workers inherit the parent's, so they skip the rebuild.
     """
     global _checker
-    if _checker is None or _checker[1] != options:
+    if _checker is None or _checker[1].schema_path != options.schema_path:
         _checker = (ArticleValidator(load_schema(options.schema_path)), options)
+    elif _checker[1] != options:
+        _checker = (_checker[0], options)
 
 
 def check_chunk(sources: list[Source]) -> CheckedChunk:
     """Check consecutive documents in this process, and encode their valid records if asked to."""
     assert _checker is not None, "init_checker() first"
-    encoder = _checker[1].encode
-    fetched = _fetched(sources, _checker[1].limits)  # taken one by one: fetching overlaps checking
-    if encoder is None:
-        return CheckedChunk([check_source(source) for source in fetched])
-    with _cyclic_gc_paused():
-        return _check_and_encode(fetched, encoder)
+    options = _checker[1]
+    cache = _process_cache(options.cache)
+    fetched = _fetched(sources, options.limits)  # taken one by one: fetching overlaps checking
+    results = _checked(fetched, cache, options.keep_records) if cache is not None else map(check_source, fetched)
+    if options.encode is None:
+        chunk = CheckedChunk(list(results))
+    else:
+        with _cyclic_gc_paused():
+            chunk = _encoded(results, options.encode)
+    if cache is not None:
+        cache.flush()
+        chunk.cache_problem = cache.problem
+    return chunk
+
+
+def _process_cache(settings: CacheSettings | None) -> FileCache | None:
+    global _file_cache
+    if settings is None:
+        return None
+    if _file_cache is None or _file_cache[0] != os.getpid() or _file_cache[1].settings != settings:
+        _file_cache = (os.getpid(), FileCache(settings))
+    return _file_cache[1]  # one that failed keeps saying why, and stores nothing
 
 
 @contextlib.contextmanager
@@ -290,22 +351,78 @@ def _cyclic_gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _check_and_encode(sources: Iterable[Source], encoder: Encoder) -> CheckedChunk:
-    results: list[FileResult] = []
+def _encoded(results: Iterable[FileResult], encoder: Encoder) -> CheckedChunk:
+    checked: list[FileResult] = []
     rows: list[FileResult] = []
     items: list[Any] = []
-    for source in sources:
-        results.append(result := check_source(source))
+    for result in results:
+        checked.append(result)
         if not result.valid:
             continue
         assert result.record is not None, "encode needs keep_records"
         items.append(encoder.encode_one(result.record))
         rows.append(result)
-        if not isinstance(source, Record):
+        if input_format(result.file) is None:
             # Not sent back twice. Should it turn out a duplicate, the rejects file reads
             # an article file again; a data file's record has no file of its own to read.
             result.record = None
-    return CheckedChunk(results, rows, encoder.encode_chunk(items))
+    return CheckedChunk(checked, rows, encoder.encode_chunk(items))
+
+
+def _checked(sources: Iterable[Source], cache: FileCache, keep_records: bool) -> Iterator[FileResult]:
+    """The sources' results, taking those of unchanged files from the cache and storing the new ones.
+
+    A file whose stat tuple is as cached (and was not racy) is neither read
+    nor checked; one whose stat changed is read, and if its bytes are as
+    cached, it is not checked. Only local files are cached.
+    """
+    sources = list(sources)
+    here, key_of = os.getcwd(), cache.settings.key_of  # the folder once: os.path.abspath asks for it on every call
+    paths = {
+        s: key_of(os.path.normpath(os.path.join(here, s))) for s in sources if isinstance(s, str) and _cacheable(s)
+    }
+    entries = cache.entries(list(paths.values()), with_records=keep_records)
+    for source in sources:
+        if isinstance(source, str) and source in paths:
+            yield _checked_file(source, paths[source], entries.get(paths[source]), cache, keep_records)
+        else:
+            yield check_source(source)
+
+
+def _cacheable(path: str) -> bool:
+    if is_uri(path):
+        return False
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # a name that is not UTF-8 (surrogate escapes): SQLite cannot keep it
+        return False
+    return True
+
+
+def _checked_file(name: str, key: str, entry: Entry | None, cache: FileCache, keep_record: bool) -> FileResult:
+    assert _checker is not None
+    validator, options = _checker
+    usable = entry is not None and (entry.record is not None or not keep_record)
+    try:
+        stat = Stat.of(os.stat(name))  # before reading: a change made after it shows up in the next run's stat
+    except OSError:
+        return check_source(name)  # gone, or not a file: reported as the reference path reports it
+    if usable and entry is not None and entry.trusted(stat):
+        return entry.result(name, keep_record)
+    try:
+        data = read_file(name, options.limits)
+    except ReaderError as error:
+        return FileResult(name, errors=[_reader_finding(name, error)])
+    digest = digest_of(data)
+    if usable and entry is not None and entry.digest == digest:
+        cache.add(entry._replace(stat=stat, checked_ns=cache.settings.started_ns))  # touched, or a fresh checkout
+        return entry.result(name, keep_record)
+    result = check_bytes(name, data, validator, options)
+    if result.valid and not result.warnings:
+        record = pack_record(result.record) if keep_record and result.record is not None else None
+        if record is not None or not keep_record:
+            cache.add(Entry(key, stat, digest, result.url, result.url_position, cache.settings.started_ns, record))
+    return result
 
 
 def _fetched(sources: list[Source], limits: Limits) -> Iterator[Source]:
@@ -492,11 +609,11 @@ class UrlIndex:
     def check(self, result: FileResult) -> None:
         if result.url is None:
             return
+        digest = self._digest(result.url)
         url = result.url.encode("utf-8", "surrogatepass")
-        digest = self._digest(url)
         try:  # every read and write of the two temporary files is in here
             offsets, empty_slot = self._table.lookup(digest)
-            first = next((entry for entry in map(self._entry, offsets) if entry[0] == url), None)
+            first = next((entry for entry in map(self._entry, offsets) if entry[0] == url), None) if offsets else None
             if first is None:
                 self._table.insert(digest, self._store(result, url), empty_slot)
         except OSError as error:
@@ -506,8 +623,10 @@ class UrlIndex:
             self._report(result, first_file, first_position)
 
     @staticmethod
-    def _digest(url: bytes) -> int:
-        return int.from_bytes(hashlib.blake2b(url, digest_size=8).digest(), "little") or 1  # never 0, the empty slot
+    def _digest(url: str) -> int:
+        # Python's own string hash: keyed afresh in each process (so that no corpus can be made to
+        # collide), computed once per string, and only ever compared within this run.
+        return hash(url) & 0xFFFF_FFFF_FFFF_FFFF or 1  # never 0, the empty slot
 
     def close(self) -> None:
         self._table.close()
@@ -525,19 +644,17 @@ class UrlIndex:
         in_file_order(result.errors)
 
     def _store(self, result: FileResult, url: bytes) -> int:
-        """Append the entry for a URL seen first here; return its offset."""
-        path_offset = self._store_path(result.file)
+        """Append the entry for a URL seen first here (after its path, unless the last entry had the
+        same one); return the entry's offset. One append a file: two cost 10% of a warm run."""
+        path, path_offset = self._last_path
+        block = b""
+        if result.file != path:
+            encoded = result.file.encode("utf-8", "surrogateescape")
+            block = self._LENGTH.pack(len(encoded)) + encoded
+            path_offset = self._written + len(self._buffer)
+            self._last_path = (result.file, path_offset)
         line, column = result.url_position if result.url_position is not None else (-1, -1)
-        return self._append(self._ENTRY.pack(path_offset, len(url), line, column) + url)
-
-    def _store_path(self, path: str) -> int:
-        last_path, last_offset = self._last_path
-        if path == last_path:
-            return last_offset
-        encoded = path.encode("utf-8", "surrogateescape")
-        offset = self._append(self._LENGTH.pack(len(encoded)) + encoded)
-        self._last_path = (path, offset)
-        return offset
+        return self._append(block + self._ENTRY.pack(path_offset, len(url), line, column) + url) + len(block)
 
     def _append(self, data: bytes) -> int:
         """Add to the spill file, through a buffer of our own: a write per file took 2 µs."""

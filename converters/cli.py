@@ -19,10 +19,13 @@ import typer
 import typer.core
 
 from converters import __version__
+from converters.cache import ENVIRONMENT_VARIABLE, cache_folder, cache_info
+from converters.cache import FOLDER as CACHE_FOLDER
+from converters.cache import clean as clean_cache
 from converters.check import CheckOptions, IndexSpaceError, Summary, check_paths
 from converters.config import ConfigError, find_config, read_config, settings_for
 from converters.discover import DEFAULT_PATTERNS, InputError, Walk
-from converters.export import OnInvalid, export_summary_line
+from converters.export import OnInvalid, export_summary_line, human_size
 from converters.export import export as run_export
 from converters.layout import LayoutError
 from converters.limits import DEFAULT_MAX_FILE_SIZE, Limits, parse_size
@@ -30,7 +33,7 @@ from converters.load import LoadError, load_summary_line
 from converters.load import load as run_load
 from converters.output import OutputError
 from converters.report import REPORTERS
-from converters.report.base import summary_line
+from converters.report.base import plural, summary_line
 from converters.report.display import Display, ReportChoice, ReportFile
 from converters.schema import SchemaError, bundled_schema_text, load_schema
 from converters.tables import DEFAULT_TABLE, DIALECTS, SCHEMA_FORMATS, hive_partition_hint, render_schema
@@ -247,9 +250,15 @@ def _write_failed(display: Display, message: str) -> NoReturn:
     raise typer.Exit(EXIT_WRITE_FAILED) from None
 
 
+def _notices(checked: Summary) -> None:
+    for notice in checked.notices:
+        typer.echo(f"articles: warning: {notice}", err=True)
+
+
 def _finish(display: Display, checked: Summary, line: str, committed: bool) -> NoReturn:
     """The report's end and the one-line summary, then the exit code: 0 when the output was committed."""
     display.finish(checked, summary_in_report=False)
+    _notices(checked)
     if display.summary_line_shown:
         typer.echo(line, err=True)
     raise typer.Exit(EXIT_OK if committed else EXIT_INVALID)
@@ -296,6 +305,7 @@ def _check_options(
     max_errors: int | None,
     strict: bool,
     scheduler: str | None,
+    cache_dir: Path | None = None,
 ) -> CheckOptions:
     return CheckOptions(
         schema_path=schema,
@@ -308,7 +318,13 @@ def _check_options(
         max_errors=1 if fail_fast else max_errors,
         strict=strict,
         scheduler=scheduler or None,  # DASK_SCHEDULER_ADDRESS set empty: run here
+        cache_dir=str(cache_dir) if cache_dir is not None else None,
     )
+
+
+def _cache_dir(cache: bool, cache_dir: Path | None) -> Path | None:
+    """The cache folder to use: None when --no-cache."""
+    return cache_folder(cache_dir) if cache else None
 
 
 Overwrite = Annotated[
@@ -445,6 +461,23 @@ Scheduler = Annotated[
         help="Run the checks as tasks on the Dask cluster at ADDRESS (tcp://host:8786); needs the dask extra.",
     ),
 ]
+UseCache = Annotated[
+    bool,
+    typer.Option(
+        "--cache/--no-cache",
+        help="Reuse what earlier runs learnt of unchanged files, in the cache folder (see --cache-dir).",
+    ),
+]
+CacheDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        metavar="DIR",
+        envvar=ENVIRONMENT_VARIABLE,
+        file_okay=False,
+        help=f"The cache folder (default: {CACHE_FOLDER} in the current directory).",
+    ),
+]
 ShowProgress = Annotated[
     bool | None,
     typer.Option(
@@ -487,6 +520,8 @@ def validate(
     fail_fast: FailFast = False,
     strict: Strict = False,
     scheduler: Scheduler = None,
+    cache: UseCache = True,
+    cache_dir: CacheDir = None,
     overwrite: Overwrite = False,
     max_errors: MaxErrors = None,
     color: Color = "auto",
@@ -510,6 +545,7 @@ def validate(
         max_errors=max_errors,
         strict=strict,
         scheduler=scheduler,
+        cache_dir=_cache_dir(cache, cache_dir),
     )
     choice = ReportChoice(report_format, output_file, quiet, statistics, _use_color(color))
     display = _display(choice, sys.stdout, check, overwrite=overwrite, paths=paths, progress=progress)
@@ -523,9 +559,11 @@ def validate(
                 summary.add(result)
                 display.show(result)
             summary.stopped = run.stopped
+            summary.notices = run.warnings
             display.finish(summary, summary_in_report=True)
     finally:
         display.close()
+    _notices(summary)
     # A report in a file ends with its summary too (text does), but the log needs it as well.
     if (not display.reporter.writes_summary or display.report_file is not None) and display.summary_line_shown:
         typer.echo(summary_line(summary), err=True)
@@ -570,6 +608,8 @@ def export(
     fail_fast: FailFast = False,
     strict: Strict = False,
     scheduler: Scheduler = None,
+    cache: UseCache = True,
+    cache_dir: CacheDir = None,
     max_errors: MaxErrors = None,
     on_invalid: OnInvalidOption = "fail",
     rejects: Rejects = None,
@@ -677,6 +717,7 @@ def export(
         max_errors=max_errors,
         strict=strict,
         scheduler=scheduler,
+        cache_dir=_cache_dir(cache, cache_dir),
     )
     choice = ReportChoice(report, output_file, quiet, statistics, _use_color(color) and sys.stderr.isatty())
     display = _display(choice, sys.stderr, check, overwrite=overwrite, paths=paths, progress=progress)
@@ -829,6 +870,56 @@ def show_schema(
             typer.echo(f"to load the dataset: {hive_partition_hint(loaded, partition_by)}", err=True)
     except (SchemaError, LayoutError) as error:
         _usage_error(str(error))
+
+
+cache_app = typer.Typer(
+    name="cache",
+    help="The cache of what earlier runs learnt of each file: where it is, how big, and removing it.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(cache_app, short_help="Show or remove the cache of earlier runs.")
+
+
+@cache_app.command(
+    "info", cls=_Command, epilog=_examples("articles cache info", "articles cache info --cache-dir /tmp/c")
+)
+def cache_info_command(cache_dir: CacheDir = None) -> None:
+    """Say where the cache folder is, how big it is, and how many files it knows."""
+    folder = _cache_folder_of(cache_dir)
+    info = cache_info(folder)
+    if not info.exists:
+        typer.echo(f"no cache at {folder}")
+        return
+    typer.echo(
+        f"{folder}: {human_size(info.size)}; {plural(info.entries, 'file')} known, "
+        f"{info.records:,} with their records, in {plural(info.databases, 'database')}"
+    )
+
+
+@cache_app.command(
+    "clean", cls=_Command, short_help="Remove the cache folder.", epilog=_examples("articles cache clean")
+)
+def cache_clean_command(cache_dir: CacheDir = None) -> None:
+    """Remove the cache folder (only what articles put in it); the next run checks every file again."""
+    folder = _cache_folder_of(cache_dir)
+    if folder.exists() and not (folder / "CACHEDIR.TAG").is_file():
+        _usage_error(f"{folder} is not a cache folder articles made (no CACHEDIR.TAG): left as it is")
+    typer.echo(f"removed {folder}" if clean_cache(folder) else f"no cache at {folder}")
+
+
+def _cache_folder_of(given: Path | None) -> Path:
+    """--cache-dir, else $ARTICLES_CACHE_DIR, else the configuration's cache-dir, else .articles_cache here."""
+    if given is None and ENVIRONMENT_VARIABLE not in os.environ:
+        try:
+            found = find_config(Path.cwd())
+            config = read_config(found) if found is not None else None
+        except ConfigError as error:
+            _usage_error(str(error))
+        configured = config.table.get("cache-dir") if config is not None else None
+        if isinstance(configured, str):
+            return config.path.parent / configured if config is not None else Path(configured)
+    return cache_folder(given)
 
 
 def main() -> None:

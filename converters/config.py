@@ -20,7 +20,17 @@ from typing import Any
 CONFIG_FILE = "articles.toml"
 PYPROJECT = "pyproject.toml"
 # Options that every command reading articles shares, set at the top level.
-SHARED_KEYS = ("schema", "include", "exclude", "force-exclude", "max-file-size", "allow-duplicate-urls", "strict")
+SHARED_KEYS = (
+    "schema",
+    "include",
+    "exclude",
+    "force-exclude",
+    "max-file-size",
+    "allow-duplicate-urls",
+    "strict",
+    "cache",
+    "cache-dir",
+)
 COMMANDS = ("validate", "export", "load")
 # Said on the command line each time, never by a file: what to read, where the file is, and leave to destroy.
 NOT_CONFIGURABLE = frozenset(("paths", "config", "isolated", "overwrite", "version", "help"))

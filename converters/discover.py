@@ -5,9 +5,8 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 
 DEFAULT_PATTERNS: tuple[str, ...] = ("*.md", "*.markdown", "*.txt", "*.yaml", "*.yml")
 STDIN = "-"
@@ -111,7 +110,7 @@ def _stored_files(
             skipped.append(str(uri.child(uri.folder + relative)))
         return True
 
-    yield from walk(uri, excluded, lambda name, relative: _matches(name, relative, patterns))
+    yield from walk(uri, excluded, Patterns.of(patterns).match)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +223,7 @@ def _walk(root: str, patterns: Sequence[str], excludes: Sequence[str], skipped: 
     # An explicit stack, not recursion: a deep tree cannot hit the recursion limit.
     stack = [root]
     by_path = any("/" in pattern for pattern in patterns)  # else the relative path is never looked at
+    wanted = Patterns.of(patterns)
     left_out = _WalkExcludes(root, excludes) if excludes else None
     while stack:
         directory = stack.pop()
@@ -241,8 +241,8 @@ def _walk(root: str, patterns: Sequence[str], excludes: Sequence[str], skipped: 
                 skipped.append(entry.path)  # a folder is left out whole, unread
             elif entry.is_dir(follow_symlinks=False):
                 subdirectories.append(entry.path)
-            elif _readable_kind(entry) and _matches(
-                entry.name, os.path.relpath(entry.path, root) if by_path else entry.name, patterns
+            elif _readable_kind(entry) and wanted.match(
+                entry.name, os.path.relpath(entry.path, root) if by_path else entry.name
             ):
                 yield entry.path
         stack.extend(reversed(subdirectories))
@@ -257,6 +257,18 @@ def _readable_kind(entry: os.DirEntry[str]) -> bool:
         return True  # let reading it report the problem
 
 
-def _matches(name: str, relative: str, patterns: Iterable[str]) -> bool:
-    relative = relative.replace(os.sep, "/")
-    return any(fnmatchcase(relative if "/" in pattern else name, pattern) for pattern in patterns)
+@dataclass(frozen=True, slots=True)
+class Patterns:
+    """--include patterns compiled once per walk: a pattern without `/` matches the name, one with it the path."""
+
+    names: re.Pattern[str] | None
+    paths: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, patterns: Sequence[str]) -> Patterns:
+        return cls(_any_of([p for p in patterns if "/" not in p]), _any_of([p for p in patterns if "/" in p]))
+
+    def match(self, name: str, relative: str) -> bool:
+        if self.names is not None and self.names.match(name):
+            return True
+        return self.paths is not None and self.paths.match(relative.replace(os.sep, "/")) is not None

@@ -125,7 +125,7 @@ def export_summary_line(summary: ExportSummary, target: str) -> str:
         )
     where = "standard output" if target == STDOUT else target
     return (
-        f"wrote {plural(summary.written, 'record')} to {where} ({_human_size(summary.size)}); "
+        f"wrote {plural(summary.written, 'record')} to {where} ({human_size(summary.size)}); "
         f"{summary.rejected:,} rejected; {plural(checked.checked, 'file')} in {summary.seconds:.2f} s"
     )
 
@@ -136,7 +136,7 @@ def _untouched(summary: ExportSummary, target: str) -> str:
     return f"{target} is unchanged" if summary.target_existed else f"{target} was not created"
 
 
-def _human_size(size: int) -> str:
+def human_size(size: int) -> str:
     amount = float(size)
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if amount < 1024 or unit == "GiB":
@@ -171,6 +171,7 @@ def _run(
             if any(keep):
                 summary.written += writer.write_encoded(chunk.encoded, keep)
         summary.checked.stopped = run.stopped
+        summary.checked.notices = run.warnings
 
 
 class _Rejects:

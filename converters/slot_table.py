@@ -4,14 +4,15 @@ The webUrl index keeps an entry per file for the whole run. Held in memory
 that was 24 to 48 bytes a file; here it is a file of 16-byte slots, of which
 at most CACHE_PAGES pages of 4 KiB are in memory, whatever the number of
 entries. Open addressing with linear probing: a digest's slots are its home
-slot and those after it, up to the first empty one.
+slot and those after it, up to the first empty one. The pages leave memory
+first in, first out: digests land on pages at random, so keeping the most
+recently used ones would help no more, and cost a list update a lookup.
 """
 
 from __future__ import annotations
 
 import struct
 import tempfile
-from collections import OrderedDict
 from typing import BinaryIO
 
 _SLOT = struct.Struct("<QQ")  # digest (0: an empty slot), value
@@ -22,15 +23,16 @@ _PAGE_BYTES = _PAGE_SLOTS * _SLOT.size  # 4 KiB
 class SlotTable:
     """digest -> values, for digests that are never 0. Raises OSError when its file cannot be written."""
 
-    # 1 MiB: a table of up to 65,536 slots (32,768 entries) stays in memory and never makes its file.
-    CACHE_PAGES = 256
-    INITIAL_SLOTS = 4 * _PAGE_SLOTS
+    # 16 MiB: a table of up to a million slots (half a million files) stays in memory and never
+    # makes its file. With 1 MiB, a run over 100,000 files spent half its time in the index paging.
+    CACHE_PAGES = 4096
+    INITIAL_SLOTS = 16 * _PAGE_SLOTS
 
     def __init__(self) -> None:
         self._slots = self.INITIAL_SLOTS
         self._used = 0
         self._file: BinaryIO | None = None  # made when the first page leaves the cache
-        self._cache: OrderedDict[int, bytearray] = OrderedDict()  # page number -> page, least recent first
+        self._cache: dict[int, bytearray] = {}  # page number -> page, first cached first
         self._dirty: set[int] = set()  # cached pages that differ from the file
 
     def lookup(self, digest: int) -> tuple[list[int], int]:
@@ -65,7 +67,6 @@ class SlotTable:
     def _page(self, number: int) -> bytearray:
         page = self._cache.get(number)
         if page is not None:
-            self._cache.move_to_end(number)
             return page
         page = bytearray(_PAGE_BYTES)
         if self._file is not None:  # a page never written reads back short, or empty: its slots are empty
@@ -77,7 +78,8 @@ class SlotTable:
         return page
 
     def _evict(self) -> None:
-        number, page = self._cache.popitem(last=False)
+        number = next(iter(self._cache))
+        page = self._cache.pop(number)
         if number in self._dirty:
             self._dirty.discard(number)
             if self._file is None:
@@ -86,15 +88,17 @@ class SlotTable:
             self._file.write(page)
 
     def _grow(self) -> None:
-        """Twice the slots: every entry is put in again, the old pages read in order.
+        """Four times the slots: every entry is put in again, the old pages read in order.
 
         In that order the entries land near each other in the new table (at
-        their old home slot, or that plus the old size), so that most go to
-        pages already in the cache.
+        their old home slot plus a multiple of the old size), so that most go
+        to pages already in the cache. Growing fourfold rather than twofold
+        puts each entry in again a third as often: at 100,000 files, the
+        growing took a third of the index's time.
         """
         old_cache, old_file, old_pages = self._cache, self._file, self._slots // _PAGE_SLOTS
-        self._cache, self._dirty, self._file = OrderedDict(), set(), None
-        self._slots, self._used = self._slots * 2, 0
+        self._cache, self._dirty, self._file = {}, set(), None
+        self._slots, self._used = self._slots * 4, 0
         try:
             for number in range(old_pages):
                 page: bytes | bytearray = old_cache.get(number) or b""  # a cached page is newer than the file's

@@ -226,3 +226,9 @@ def open_tmp() -> Iterator[Path]:
     for folder, _, _ in os.walk(path):
         os.chmod(folder, 0o777)  # so that the locked folders a test made can be removed
     shutil.rmtree(path)
+
+
+@pytest.fixture(autouse=True)
+def _cache_of_its_own(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets a cache folder of its own: none sees another's entries, or writes into the checkout."""
+    monkeypatch.setenv("ARTICLES_CACHE_DIR", str(tmp_path_factory.mktemp("cache") / ".articles_cache"))

@@ -68,9 +68,18 @@ def help_text(command_line: str) -> str:
 
 
 def command_options() -> dict[str, set[str]]:
-    """Each command's long and short options, as its --help lists them ('' is `articles` itself)."""
+    """Each command's long and short options, as its --help lists them ('' is `articles` itself).
+
+    A group's commands are named with it (`cache info`); the group itself has no options of its own.
+    """
     root = typer.main.get_command(app)
-    commands = {"": root, **getattr(root, "commands", {})}
+    commands: dict[str, Command] = {"": root}
+    for name, command in getattr(root, "commands", {}).items():
+        subcommands = getattr(command, "commands", None)
+        if subcommands is None:
+            commands[name] = command
+        else:
+            commands.update({f"{name} {sub}": subcommand for sub, subcommand in subcommands.items()})
     return {name: _shown_options(command) for name, command in commands.items()}
 
 

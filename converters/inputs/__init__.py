@@ -67,9 +67,14 @@ INPUTS: dict[str, InputFormat] = {
 }
 
 
+_EXTENSIONS = tuple(extension for f in INPUTS.values() for extension in f.extensions)
+
+
 def input_format(path: str) -> InputFormat | None:
     """The data format a file's name ends in, or None for an article file."""
     lowered = path.lower()
+    if not lowered.endswith(_EXTENSIONS):  # an article file, as nearly every one is: asked once, not per format
+        return None
     return next((f for f in INPUTS.values() if lowered.endswith(f.extensions)), None)
 
 

@@ -1,0 +1,461 @@
+"""What earlier runs learnt of each file, so that a repeated run costs what changed (docs/cache.md).
+
+For each file found valid with no warning, the cache keeps its stat tuple,
+a digest of its bytes, its webUrl and where that is, and, once an export has
+read it, its record. Nothing else is kept: an invalid file is always checked
+again, so its messages and positions are current, as ruff does.
+
+One SQLite database per run key (the versions, the schema, the limits: see
+run_key); any change to them starts afresh in a new database, and the old
+one is removed once unused for UNUSED_DAYS. The worker processes read and
+write the database themselves, each in its own transactions, so that two
+workers, or two runs at once, never corrupt it. Whatever goes wrong with the
+cache (corrupt, read-only, a full disk) costs speed, never a verdict: the
+run carries on without it and says so in one warning line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import struct
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import orjson
+
+from converters import __version__
+from converters.findings import FileResult, Position
+from converters.limits import Limits
+
+FOLDER = ".articles_cache"
+LAYOUT = "v1"  # the folder of this layout's databases: a later layout starts beside it, never reads it
+ENVIRONMENT_VARIABLE = "ARTICLES_CACHE_DIR"
+# A file whose mtime or ctime is not at least this much older than the start of the run that
+# cached it is read and hashed again, as git does with "racily clean" files: a change made in
+# the same clock tick as the run's stat would leave the stat tuple as it was. FAT keeps mtimes
+# to 2 s, and Linux stamps files from a clock that ticks every few milliseconds.
+RACY_MARGIN_NS = 2_000_000_000
+UNUSED_DAYS = 14  # a run key's database unused for this long (another version, other options) is removed
+# Entries of files that are gone are dropped at the end of a run that walked folders, once they
+# may make up this share of the database: checking for them costs a stat per entry.
+PRUNE_WHEN_ENTRIES_OVER = 2.0
+PRUNE_SLACK = 1000  # and this many more: a small corpus never pays for it
+BUSY_TIMEOUT_MS = 10_000  # another run's transaction is short: waiting beats dropping the entries
+_TAG = (
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by articles.\n"
+    "# For information about cache directory tags, see https://bford.info/cachedir/\n"
+)
+# The libraries whose versions can change a verdict or a record.
+_LIBRARIES = (
+    "pyyaml",
+    "rapidyaml",
+    "orjson",
+    "jsonschema",
+    "jsonschema-rs",
+    "rfc3339-validator",
+    "rfc3986-validator",
+    "fqdn",
+)
+_TABLES = """
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, inode INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL, mode INTEGER NOT NULL,
+    digest BLOB NOT NULL,
+    url TEXT, url_line INTEGER, url_column INTEGER,
+    checked_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, digest BLOB NOT NULL, record BLOB NOT NULL);
+"""
+
+
+class CacheWarning(Exception):
+    """The cache cannot be used as it is: one warning line, and the run goes on without it."""
+
+
+class Stat(NamedTuple):
+    size: int
+    mtime_ns: int
+    inode: int
+    ctime_ns: int
+    mode: int
+
+    @classmethod
+    def of(cls, result: os.stat_result) -> Stat:
+        return cls(result.st_size, result.st_mtime_ns, result.st_ino, result.st_ctime_ns, result.st_mode)
+
+
+class Entry(NamedTuple):
+    """What the cache knows of one valid file."""
+
+    path: str  # as CacheSettings.key_of gives it
+    stat: Stat
+    digest: bytes
+    url: str | None
+    url_position: Position | None
+    checked_ns: int  # when the run that stored it started
+    record: bytes | None = None  # packed (pack_record); None where no export has read the file
+
+    def trusted(self, stat: Stat) -> bool:
+        """The file is as it was when checked: the same stat tuple, and changed safely before that run."""
+        return stat == self.stat and max(stat.mtime_ns, stat.ctime_ns) + RACY_MARGIN_NS < self.checked_ns
+
+    def result(self, name: str, keep_record: bool) -> FileResult:
+        """The result a check of the file would give: valid, with its webUrl (and record)."""
+        record = unpack_record(self.record) if keep_record and self.record is not None else None
+        return FileResult(name, record=record, url=self.url, url_position=self.url_position)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSettings:
+    """Where this run's database is, and when the run started (the racy rule's reference).
+
+    Files under `base`, the folder that holds the cache folder, are known by
+    their path relative to it, so that a checkout moved elsewhere (a CI
+    runner's, say) keeps its cache; others by their absolute path.
+    """
+
+    database: str
+    started_ns: int
+    base: str
+
+    def key_of(self, absolute: str) -> str:
+        if absolute.startswith(self.base) and absolute[len(self.base) : len(self.base) + 1] == os.sep:
+            return absolute[len(self.base) + 1 :]
+        return absolute
+
+    def path_of(self, key: str) -> str:
+        return os.path.join(self.base, key)
+
+
+def digest_of(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()[:16]  # with SHA instructions, twice as fast as blake2b here
+
+
+def cache_folder(given: str | os.PathLike[str] | None = None) -> Path:
+    """The cache folder: the one given, else $ARTICLES_CACHE_DIR, else .articles_cache here."""
+    return Path(given or os.environ.get(ENVIRONMENT_VARIABLE) or FOLDER)
+
+
+def run_key(schema: dict[str, Any], limits: Limits) -> str:
+    """A digest of everything a file's verdict and record depend on, besides the file itself.
+
+    The options that only choose files (--include, --exclude), say how to
+    report, or how to write (the export formats' options) are not in it: the
+    cache keeps per-file verdicts and records, which they do not change, and
+    the records go through the writer afresh on every run. --strict is not
+    in it either: a file with a warning is never cached.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return ""
+
+    identity = {
+        "articles": __version__,
+        "layout": LAYOUT,
+        "python": sys.version,
+        "libraries": {name: installed(name) for name in _LIBRARIES},
+        # The schema is one document: the validator resolves no $ref outside it.
+        "schema": schema,
+        "limits": [limits.max_file_size, limits.max_depth, limits.alias_budget],
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def prepare(folder: Path, key: str, warnings: list[str]) -> CacheSettings:
+    """Make the cache folder and this key's database ready; CacheWarning when it cannot be used.
+
+    A database that cannot be read (corrupt, or not a database) is replaced,
+    with a line in `warnings`: the cache holds nothing that cannot be had
+    again by checking the files.
+    """
+    started_ns = time.time_ns()
+    _make_folder(folder)
+    databases = folder / LAYOUT
+    database = databases / f"{key}.sqlite"
+    try:
+        databases.mkdir(exist_ok=True)
+        try:
+            _create_tables(database)
+        except sqlite3.DatabaseError as error:
+            warnings.append(f"the cache {database} cannot be read ({error}): starting it afresh")
+            _remove_database(database)
+            _create_tables(database)
+    except (OSError, sqlite3.Error) as error:
+        raise CacheWarning(f"cannot use the cache in {folder}: {_reason(error)}; this run does not use it") from error
+    _remove_unused(databases, keep=database)
+    return CacheSettings(str(database), started_ns, os.path.dirname(os.path.abspath(folder)))
+
+
+def _make_folder(folder: Path) -> None:
+    """The folder, with its CACHEDIR.TAG and a .gitignore of everything; never one that is not ours."""
+    tag = folder / "CACHEDIR.TAG"
+    try:
+        if folder.is_dir() and not tag.is_file() and any(folder.iterdir()):
+            raise CacheWarning(
+                f"{folder} is not a cache folder articles made (it has files and no CACHEDIR.TAG); "
+                "this run does not use it: choose another with --cache-dir"
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        if not tag.is_file():
+            _write_whole(folder / ".gitignore", "# Made by articles: its cache is never committed.\n*\n")
+            _write_whole(tag, _TAG)
+    except OSError as error:
+        raise CacheWarning(f"cannot use the cache in {folder}: {_reason(error)}; this run does not use it") from error
+
+
+def _write_whole(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _create_tables(database: Path) -> None:
+    with contextlib.closing(_connect(str(database))) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.executescript(_TABLES)
+        connection.execute("SELECT count(*) FROM (SELECT 1 FROM files LIMIT 1)").fetchone()
+
+
+def _connect(database: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(database, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    # A crash may lose the last transactions, never the database: WAL with NORMAL syncs at checkpoints.
+    connection.execute("PRAGMA synchronous=NORMAL")
+    return connection
+
+
+def _remove_database(database: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{database}{suffix}")
+
+
+def _remove_unused(databases: Path, keep: Path) -> None:
+    """Other run keys' databases (other versions, schemas, limits) not used for UNUSED_DAYS."""
+    old = time.time() - UNUSED_DAYS * 86400
+    with contextlib.suppress(OSError):
+        for database in databases.glob("*.sqlite"):
+            if database != keep and _last_used(database) < old:
+                _remove_database(database)
+
+
+def _last_used(database: Path) -> float:
+    times = []
+    for suffix in ("", "-wal"):
+        with contextlib.suppress(OSError):
+            times.append(os.stat(f"{database}{suffix}").st_mtime)
+    return max(times, default=0.0)
+
+
+def _reason(error: BaseException) -> str:
+    return (error.strerror if isinstance(error, OSError) else None) or str(error)
+
+
+class FileCache:
+    """One process's connection to the run's database: entries read a chunk at a time, written a chunk at a time.
+
+    Never raises: the first failure is kept in `problem`, and the cache is
+    off in this process from then on.
+    """
+
+    def __init__(self, settings: CacheSettings) -> None:
+        self.settings = settings
+        self.problem: str | None = None
+        self._pending: list[Entry] = []
+        self._connection: sqlite3.Connection | None = None
+        try:
+            self._connection = _connect(settings.database)
+        except sqlite3.Error as error:
+            self._fail(error)
+
+    def entries(self, paths: Sequence[str], with_records: bool) -> dict[str, Entry]:
+        """The entries of those of `paths` (keys: see CacheSettings) that the cache knows, with records if asked."""
+        if self._connection is None or not paths:
+            return {}
+        marks = ",".join("?" * len(paths))
+        record = "r.record" if with_records else "NULL"
+        join = "LEFT JOIN records r ON r.path = f.path AND r.digest = f.digest" if with_records else ""
+        query = (
+            f"SELECT f.path, size, mtime_ns, inode, ctime_ns, mode, f.digest, url, url_line, url_column, checked_ns, "
+            f"{record} FROM files f {join} WHERE f.path IN ({marks})"
+        )
+        try:
+            rows = self._connection.execute(query, list(paths)).fetchall()
+        except sqlite3.Error as error:
+            self._fail(error)
+            return {}
+        return {row[0]: _entry(row) for row in rows}
+
+    def add(self, entry: Entry) -> None:
+        self._pending.append(entry)
+
+    def flush(self) -> None:
+        """Store what add() was given, in one transaction."""
+        pending, self._pending = self._pending, []
+        if self._connection is None or not pending:
+            return
+        files = [(e.path, *e.stat, e.digest, e.url, *(e.url_position or (None, None)), e.checked_ns) for e in pending]
+        records = [(e.path, e.digest, e.record) for e in pending if e.record is not None]
+        try:
+            with _transaction(self._connection):
+                self._connection.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?)", files)
+                self._connection.executemany("INSERT OR REPLACE INTO records VALUES (?,?,?)", records)
+        except sqlite3.Error as error:
+            self._fail(error)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _fail(self, error: sqlite3.Error) -> None:
+        self.problem = self.problem or f"the cache {self.settings.database} failed: {error}; the run went on without it"
+        self.close()
+
+
+@contextlib.contextmanager
+def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    connection.execute("BEGIN IMMEDIATE")  # takes the write lock now: no deadlock between two readers turned writers
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    path, size, mtime_ns, inode, ctime_ns, mode, digest, url, line, column, checked_ns, record = row
+    position = Position(line, column) if line is not None and column is not None else None
+    return Entry(path, Stat(size, mtime_ns, inode, ctime_ns, mode), digest, url, position, checked_ns, record)
+
+
+# -- records -------------------------------------------------------------------
+# A record is kept as JSON, read back by orjson, and compressed with LZ4, which halves an
+# article's 2.8 KB for 2 µs a read (zlib took 15 µs, zstd 25). orjson writes everything a record
+# holds exactly, or refuses it, except a float that is not finite, which it writes as null: a
+# record with a null in it is read back and compared, and one that does not come back exactly
+# is kept by the standard json module, or, failing that, not kept at all.
+_SIZE = struct.Struct("<I")
+
+
+def pack_record(record: dict[str, Any]) -> bytes | None:
+    """The record as bytes that unpack_record turns back into an identical record; None if there are none."""
+    try:
+        text = orjson.dumps(record)
+    except (TypeError, orjson.JSONEncodeError):
+        text = b""
+    if text and (b"null" not in text or _identical(orjson.loads(text), record)):
+        compressed: bytes = _lz4().compress(text, asbytes=True)
+        return b"z" + _SIZE.pack(len(text)) + compressed
+    try:
+        standard = json.dumps(record, ensure_ascii=True, allow_nan=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+    return b"j" + standard.encode("ascii") if _identical(json.loads(standard), record) else None
+
+
+def unpack_record(packed: bytes) -> dict[str, Any]:
+    value: dict[str, Any]
+    if packed[:1] == b"z":
+        (size,) = _SIZE.unpack_from(packed, 1)
+        value = orjson.loads(_lz4().decompress(packed[1 + _SIZE.size :], decompressed_size=size, asbytes=True))
+    else:
+        value = json.loads(packed[1:])
+    return value
+
+
+@functools.cache
+def _lz4() -> Any:
+    import pyarrow
+
+    return pyarrow.Codec("lz4_raw")
+
+
+def _identical(left: Any, right: Any) -> bool:
+    """Equal, and of the same types all the way down (1, 1.0 and True are equal in Python)."""
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, dict):
+        return list(left) == list(right) and all(_identical(left[key], right[key]) for key in left)
+    if isinstance(left, list):
+        return len(left) == len(right) and all(map(_identical, left, right))
+    if isinstance(left, float) and left != left:  # NaN
+        return bool(right != right)
+    return bool(left == right)
+
+
+# -- the folder as a whole -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CacheInfo:
+    folder: Path
+    exists: bool
+    size: int  # bytes
+    databases: int
+    entries: int
+    records: int
+
+
+def cache_info(folder: Path) -> CacheInfo:
+    if not (folder / "CACHEDIR.TAG").is_file():
+        return CacheInfo(folder, False, 0, 0, 0, 0)
+    size = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+    databases = sorted((folder / LAYOUT).glob("*.sqlite"))
+    entries = records = 0
+    for database in databases:
+        with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(database)) as connection:
+            entries += connection.execute("SELECT count(*) FROM files").fetchone()[0]
+            records += connection.execute("SELECT count(*) FROM records").fetchone()[0]
+    return CacheInfo(folder, True, size, len(databases), entries, records)
+
+
+def clean(folder: Path) -> bool:
+    """Remove the cache folder: only what articles put there, and only from a folder it made. False: none."""
+    if not (folder / "CACHEDIR.TAG").is_file():
+        return False
+    shutil.rmtree(folder / LAYOUT, ignore_errors=True)
+    for name in (".gitignore", "CACHEDIR.TAG"):
+        with contextlib.suppress(FileNotFoundError):
+            (folder / name).unlink()
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # left in place if someone else put files there
+    return True
+
+
+def prune(settings: CacheSettings, roots: Sequence[str]) -> None:
+    """Drop the entries of files under `roots` (absolute folders) that are gone, if they may be many."""
+    with contextlib.suppress(sqlite3.Error), contextlib.closing(_connect(settings.database)) as connection:
+        gone: list[str] = []
+        for root in roots:
+            prefix = settings.key_of(root.rstrip(os.sep)) + os.sep if root != settings.base else ""
+            under = (prefix, prefix + "\U0010ffff")  # every path that starts with the prefix sorts between these
+            rows = connection.execute("SELECT path FROM files WHERE path >= ? AND path < ?", under)
+            gone.extend(key for (key,) in rows if not os.path.lexists(settings.path_of(key)))
+        if gone:
+            with _transaction(connection):
+                connection.executemany("DELETE FROM files WHERE path = ?", [(path,) for path in gone])
+                connection.executemany("DELETE FROM records WHERE path = ?", [(path,) for path in gone])
+
+
+def entry_count(settings: CacheSettings) -> int:
+    with contextlib.suppress(sqlite3.Error), contextlib.closing(_connect(settings.database)) as connection:
+        count: int = connection.execute("SELECT count(*) FROM files").fetchone()[0]
+        return count
+    return 0

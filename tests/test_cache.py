@@ -1,0 +1,521 @@
+"""The cache of earlier runs: a warm run gives exactly what a cold one gives, and reads only what changed.
+
+The reference is always the same command with --no-cache, run on the same
+files. The racy rule's margin is shortened here (a file must be that much
+older than the run that cached it before its stat alone is trusted), and the
+tests wait that long after changing files, so that the stat path is taken
+and not only the hash path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import CASES, SCHEMA_FILE, SEEDS, articles_script, many_articles, unprivileged
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import converters.cache
+import converters.check
+import converters.schema
+from converters.cli import app
+
+MARGIN_S = 0.03
+
+
+@pytest.fixture(autouse=True)
+def _short_racy_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(converters.cache, "RACY_MARGIN_NS", int(MARGIN_S * 1e9))
+
+
+def _settle() -> None:
+    """Wait out the racy margin: files changed before now are old enough for their stat to be trusted."""
+    time.sleep(MARGIN_S * 1.5)
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    timing = re.compile(r" in \d+\.\d\d s")  # the one thing two runs may say differently
+    return result.exit_code, timing.sub(" in _ s", result.stdout), timing.sub(" in _ s", result.stderr)
+
+
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files checked (read, parsed and validated) in this process, in order."""
+    checked: list[str] = []
+    real = converters.check.check_bytes
+
+    def counting(name: str, *args: Any) -> Any:
+        checked.append(Path(name).name)
+        return real(name, *args)
+
+    monkeypatch.setattr(converters.check, "check_bytes", counting)
+    return checked
+
+
+def _corpus(root: Path, files: int = 4) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    for n in range(files):
+        text = SEEDS[n % 2].read_text(encoding="utf-8").replace('webUrl: "https://', f'webUrl: "https://c{n}.', 1)
+        (root / f"{n:03d}.md").write_text(text, encoding="utf-8")
+    return root
+
+
+# -- what is reused ------------------------------------------------------------
+
+
+def test_a_second_run_checks_only_what_changed_and_reports_the_same(tmp_path: Path, checks: list[str]) -> None:
+    corpus = _corpus(tmp_path / "corpus")
+    cache = str(tmp_path / "cache")
+    first = _run("validate", str(corpus), "--cache-dir", cache, "-f", "json")
+    assert sorted(checks) == ["000.md", "001.md", "002.md", "003.md"]
+    _settle()
+    checks.clear()
+    assert _run("validate", str(corpus), "--cache-dir", cache, "-f", "json") == first
+    assert checks == []  # nothing read: every stat tuple is as cached
+
+    edited = corpus / "001.md"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("title:", "title: x", 1), encoding="utf-8")
+    os.utime(corpus / "002.md")  # touched: the same bytes, so a hash and no check
+    (corpus / "004.md").write_bytes((corpus / "000.md").read_bytes())  # a new file, and a duplicate webUrl
+    _settle()
+    checks.clear()
+    warm = _run("validate", str(corpus), "--cache-dir", cache, "-f", "json")
+    assert sorted(checks) == ["001.md", "004.md"]
+    assert warm == _run("validate", str(corpus), "--no-cache", "-f", "json")
+    assert warm[0] == 1
+    assert "is also used by" in warm[1]
+
+
+def test_invalid_files_and_files_with_warnings_are_always_checked_again(tmp_path: Path, checks: list[str]) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for case in ("valid/yaml11-scalars-warn.md", "invalid/impossible-date.md"):
+        shutil.copy(CASES / case, corpus / Path(case).name)
+    cache = str(tmp_path / "cache")
+    first = _run("validate", str(corpus), "--cache-dir", cache)
+    _settle()
+    checks.clear()
+    assert _run("validate", str(corpus), "--cache-dir", cache) == first
+    assert len(checks) == 2
+
+
+def test_an_export_takes_unchanged_records_from_the_cache(tmp_path: Path, checks: list[str]) -> None:
+    corpus = _corpus(tmp_path / "corpus")
+    cache = str(tmp_path / "cache")
+    _run("validate", str(corpus), "--cache-dir", cache)  # verdicts only: an export still reads each file once
+    _settle()
+    checks.clear()
+    assert _run("export", str(corpus), "-o", str(tmp_path / "a.jsonl"), "--cache-dir", cache)[0] == 0
+    assert len(checks) == 4
+    _settle()
+    checks.clear()
+    assert _run("export", str(corpus), "-o", str(tmp_path / "b.jsonl"), "--cache-dir", cache)[0] == 0
+    assert checks == []
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+
+
+EXPORTS = {
+    "json": ["--indent", "2"],
+    "jsonl": [],
+    "csv": ["--escape-formulas"],
+    "parquet": ["--row-group-size", "3"],
+    "rss": ["--title", "T", "--build-date", "2024-01-01T00:00:00Z"],
+}
+
+
+@pytest.mark.parametrize("format_name", sorted(EXPORTS))
+def test_every_format_is_byte_identical_from_a_warm_cache(tmp_path: Path, format_name: str) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CASES / "valid", corpus)
+    for seed in SEEDS:
+        shutil.copy(seed, corpus / seed.name)
+    cache = str(tmp_path / "cache")
+    options = ["--to", format_name, *EXPORTS[format_name], "--on-invalid", "skip"]
+
+    def export(name: str, *more: str) -> tuple[int, str, str, bytes, bytes]:
+        out, rejects = tmp_path / f"{name}.out", tmp_path / f"{name}.rejects"
+        code, stdout, stderr = _run("export", str(corpus), "-o", str(out), "--rejects", str(rejects), *options, *more)
+        stderr = stderr.replace(str(out), "OUT")
+        return code, stdout, stderr, out.read_bytes(), rejects.read_bytes()
+
+    cold = export("cold", "--no-cache")
+    export("fill", "--cache-dir", cache)
+    _settle()
+    assert export("warm", "--cache-dir", cache) == cold
+    if format_name == "parquet":  # the bytes say it already; this says what they hold
+        assert pq.read_table(tmp_path / "warm.out").num_rows > 0
+
+
+def test_records_come_back_exactly_as_they_went_in() -> None:
+    records: list[dict[str, Any]] = [
+        {"a": 1, "b": 1.0, "c": True, "d": None, "e": [1, "x", {"f": -0.0}]},
+        {"big": 2**80, "nan": float("nan"), "inf": float("-inf"), "text": "caf\u00e9 \u2028 \U0001f600"},
+        {"lone": "\udcff", "keys": {"z": 1, "a": 2}},
+    ]
+    for record in records:
+        packed = converters.cache.pack_record(record)
+        assert packed is not None
+        back = converters.cache.unpack_record(packed)
+        assert repr(back) == repr(record)  # repr tells 1 from 1.0 and True, and shows key order
+    assert converters.cache.pack_record({1: "not a string key"}) is None  # type: ignore[dict-item]
+
+
+# -- the differential test -------------------------------------------------------
+# Random sequences of changes to a small corpus, each followed by a warm and a cold run of
+# validate and export, which must say and write the same.
+
+_POOL = [
+    *sorted((CASES / "valid").glob("*.md")),
+    *sorted((CASES / "invalid").glob("*.md"))[:12],
+    *SEEDS,
+]
+_SLOTS = 6
+_slot = st.integers(0, _SLOTS - 1)
+_OPTIONS = (
+    (),
+    ("--strict",),
+    ("--max-file-size", "2K"),
+    ("--allow-duplicate-urls",),
+    ("--exclude", "003.md"),
+)
+_STEPS = st.one_of(
+    st.tuples(st.just("write"), _slot, st.integers(0, len(_POOL) - 1)),
+    st.tuples(st.just("same-size"), _slot),
+    st.tuples(st.just("touch"), _slot),
+    st.tuples(st.just("rename"), _slot, _slot),
+    st.tuples(st.just("delete"), _slot),
+    st.tuples(st.just("copy"), _slot, _slot),  # the same webUrl twice, and gone again once one changes
+    st.tuples(st.just("schema"), st.booleans()),
+    st.tuples(st.just("options"), st.integers(0, len(_OPTIONS) - 1)),
+)
+
+
+class _Corpus:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files = root / "corpus"
+        self.files.mkdir(parents=True)
+        self.schema = root / "schema.json"
+        self.schema.write_bytes(SCHEMA_FILE.read_bytes())
+        self.options: tuple[str, ...] = ()
+        for slot in range(3):
+            (self.files / f"{slot:03d}.md").write_bytes(
+                SEEDS[slot % 2].read_bytes().replace(b"https://", b"https://%d." % slot, 1)
+            )
+
+    def path(self, slot: int) -> Path:
+        return self.files / f"{slot:03d}.md"
+
+    def apply(self, step: tuple[Any, ...]) -> None:
+        kind, *arguments = step
+        if kind == "schema":
+            self._change_schema(stricter=arguments[0])
+        elif kind == "options":
+            self.options = _OPTIONS[arguments[0]]
+        elif kind == "write":
+            self.path(arguments[0]).write_bytes(_POOL[arguments[1]].read_bytes())
+        elif self.path(arguments[0]).exists() and not (kind in ("rename", "copy") and len(set(arguments)) == 1):
+            self._change_file(kind, self.path(arguments[0]), arguments[1:])
+
+    def _change_file(self, kind: str, target: Path, arguments: list[Any]) -> None:
+        if kind == "same-size":
+            _same_size_edit(target)
+        elif kind == "touch":
+            os.utime(target)
+        elif kind == "rename":
+            target.rename(self.path(arguments[0]))
+        elif kind == "delete":
+            target.unlink()
+        else:
+            shutil.copy(target, self.path(arguments[0]))
+
+    def _change_schema(self, stricter: bool) -> None:
+        schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+        if stricter:  # some valid files turn invalid
+            schema["properties"]["title"]["maxLength"] = 40
+        self.schema.write_text(json.dumps(schema), encoding="utf-8")
+        # A new command reads the schema afresh; these runs share one process, which keeps it.
+        converters.schema.load_schema.cache_clear()
+        converters.check._checker = None
+
+    def outcomes(self, cache: list[str]) -> list[Any]:
+        common = [str(self.files), "--schema", str(self.schema), *self.options, *cache]
+        out = self.root / "out.jsonl"
+        outcomes: list[Any] = [_run("validate", *common, "-f", "json")]
+        exported = _run("export", *common, "-o", str(out), "--overwrite", "--on-invalid", "skip",
+                        "--rejects", str(self.root / "rejects.jsonl"), "--overwrite")  # fmt: skip
+        outcomes.append(exported)
+        outcomes.append(out.read_bytes() if out.exists() else None)
+        outcomes.append((self.root / "rejects.jsonl").read_bytes() if exported[0] == 0 else None)
+        return outcomes
+
+
+def _same_size_edit(path: Path) -> None:
+    """Change one letter, keeping the size and the mtime: only the ctime and the bytes tell."""
+    before = path.stat()
+    data = bytearray(path.read_bytes())
+    letters = [i for i, byte in enumerate(data) if chr(byte).isalpha() and chr(byte).isascii()]
+    if not letters:
+        return
+    at = letters[len(letters) // 2]
+    data[at] = ord("b") if data[at] != ord("b") else ord("c")
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,  # the same sequences on every run: a failure here is a bug, not bad luck
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=st.lists(_STEPS, min_size=1, max_size=7))
+def test_warm_runs_say_and_write_what_cold_runs_do(tmp_path_factory: pytest.TempPathFactory, steps: list[Any]) -> None:
+    root = tmp_path_factory.mktemp("differential")
+    corpus = _Corpus(root)
+    cache = ["--cache-dir", str(root / "cache")]
+    corpus.outcomes(cache)
+    for step in steps:
+        corpus.apply(step)
+        _settle()
+        warm = corpus.outcomes(cache)
+        assert warm == corpus.outcomes(["--no-cache"]), f"after {step}"
+
+
+# -- the racy rule -------------------------------------------------------------
+
+
+def test_a_file_changed_in_the_tick_it_was_cached_is_read_again(tmp_path: Path) -> None:
+    """The stat tuple cannot tell a change made within the clock tick of the run that cached the file:
+    such an entry is trusted only once its file is RACY_MARGIN_NS older than that run."""
+    corpus = _corpus(tmp_path / "corpus", files=1)
+    cache = tmp_path / "cache"
+    _run("validate", str(corpus), "--cache-dir", str(cache))
+    article = corpus / "000.md"
+    article.write_bytes(article.read_bytes().replace(b"publishedDateTime: ", b"publishedDateTime: x", 1))
+    _forge_stat(cache, article)  # as if the change had kept the stat tuple, as one in the same tick can
+    cold = _run("validate", str(corpus), "--no-cache")
+    assert cold[0] == 1
+    assert _run("validate", str(corpus), "--cache-dir", str(cache)) == cold
+
+
+def test_the_racy_test_can_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the margin, the forged entry of the test above is trusted: the stale verdict comes back."""
+    monkeypatch.setattr(converters.cache, "RACY_MARGIN_NS", -(10**18))
+    corpus = _corpus(tmp_path / "corpus", files=1)
+    cache = tmp_path / "cache"
+    _run("validate", str(corpus), "--cache-dir", str(cache))
+    article = corpus / "000.md"
+    article.write_bytes(article.read_bytes().replace(b"publishedDateTime: ", b"publishedDateTime: x", 1))
+    _forge_stat(cache, article)
+    assert _run("validate", str(corpus), "--cache-dir", str(cache))[0] == 0
+
+
+def _forge_stat(cache: Path, article: Path) -> None:
+    stat, key = article.stat(), str(article.relative_to(cache.parent))  # known relative to the cache's folder
+    (database,) = (cache / converters.cache.LAYOUT).glob("*.sqlite")
+    with sqlite3.connect(database) as connection:
+        changed = connection.execute(
+            "UPDATE files SET size = ?, mtime_ns = ?, inode = ?, ctime_ns = ?, mode = ? WHERE path = ?",
+            (*(stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns, stat.st_mode), key),
+        ).rowcount
+    assert changed == 1
+
+
+# -- many files, workers, and runs at once ---------------------------------------
+
+
+def test_workers_fill_and_use_the_cache(tmp_path: Path, checks: list[str]) -> None:
+    corpus = tmp_path / "corpus"
+    many_articles(corpus, 700)
+    cache = str(tmp_path / "cache")
+    cold = _run("validate", str(corpus), "--no-cache", "--jobs", "2")
+    assert _run("validate", str(corpus), "--cache-dir", cache, "--jobs", "2") == cold
+    info = _run("cache", "info", "--cache-dir", cache)
+    assert "700 files known" in info[1]
+    _settle()
+    checks.clear()
+    assert _run("validate", str(corpus), "--cache-dir", cache, "--jobs", "1") == cold
+    assert checks == []
+
+
+def test_two_runs_at_once_share_one_cache(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    many_articles(corpus, 1200)
+    (corpus / "000" / "000007.md").write_text("---\ntitle: [\n---\n", encoding="utf-8")
+    command = [articles_script(), "validate", str(corpus), "--cache-dir", str(tmp_path / "cache"), "-f", "json"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outcomes = [(*run.communicate(timeout=120), run.returncode) for run in runs]
+    cold = subprocess.run([*command[:-4], "--no-cache", "-f", "json"], capture_output=True, text=True, check=False)
+    for stdout, stderr, code in outcomes:
+        assert (code, stdout) == (cold.returncode, cold.stdout)
+        assert "articles: warning" not in stderr
+    _settle()
+    warm = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert (warm.returncode, warm.stdout) == (cold.returncode, cold.stdout)
+    assert "articles: warning" not in warm.stderr
+
+
+# -- a cache that cannot be used -------------------------------------------------
+
+
+def _database(cache: Path) -> Path:
+    (database,) = (cache / converters.cache.LAYOUT).glob("*.sqlite")
+    return database
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_cache_is_one_warning_and_is_rebuilt(tmp_path: Path, damage: str) -> None:
+    corpus = _corpus(tmp_path / "corpus", files=40)
+    cache = tmp_path / "cache"
+    cold = _run("validate", str(corpus), "--no-cache")
+    _run("validate", str(corpus), "--cache-dir", str(cache))
+    database = _database(cache)
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file, to damage it there
+    if damage == "garbage":
+        database.write_bytes(os.urandom(database.stat().st_size))
+    else:
+        with database.open("r+b") as stream:
+            stream.truncate(database.stat().st_size // 2)
+    code, stdout, stderr = _run("validate", str(corpus), "--cache-dir", str(cache))
+    assert (code, stdout) == cold[:2]
+    warnings = [line for line in stderr.splitlines() if line.startswith("articles: warning:")]
+    assert len(warnings) <= 1
+    assert "Traceback" not in stderr
+    _settle()
+    assert _run("validate", str(corpus), "--cache-dir", str(cache)) == cold  # rebuilt: no warning now
+
+
+def test_a_cache_from_another_version_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checks: list[str]
+) -> None:
+    corpus = _corpus(tmp_path / "corpus")
+    cache = tmp_path / "cache"
+    _run("validate", str(corpus), "--cache-dir", str(cache))
+    _settle()
+    monkeypatch.setattr(converters.cache, "__version__", "99.0.0")
+    checks.clear()
+    _run("validate", str(corpus), "--cache-dir", str(cache))
+    assert len(checks) == 4
+    assert len(list((cache / converters.cache.LAYOUT).glob("*.sqlite"))) == 2  # the other one, kept for a while
+
+
+def test_a_cache_that_cannot_be_written_is_a_warning_not_a_failure(open_tmp: Path) -> None:
+    corpus = _corpus(open_tmp / "corpus")
+    cache = open_tmp / "cache"
+    _run("validate", str(corpus), "--cache-dir", str(cache))
+    for folder, _, _ in os.walk(open_tmp / "corpus"):
+        os.chmod(folder, 0o755)
+    cold = _run("validate", str(corpus), "--no-cache")
+
+    def as_nobody() -> list[Any]:  # the cache belongs to root: read-only to nobody
+        return list(_run("validate", str(corpus), "--cache-dir", str(cache)))
+
+    code, stdout, stderr = unprivileged(as_nobody)
+    assert (code, stdout) == cold[:2]
+    assert stderr.count("articles: warning:") == 1
+    assert "cache" in stderr
+
+
+def test_a_full_disk_under_the_cache_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(connection: sqlite3.Connection) -> NoReturn:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(converters.cache, "_transaction", full)
+    corpus = _corpus(tmp_path / "corpus")
+    cold = _run("validate", str(corpus), "--no-cache")
+    code, stdout, stderr = _run("validate", str(corpus), "--cache-dir", str(tmp_path / "cache"))
+    assert (code, stdout) == cold[:2]
+    assert stderr.count("articles: warning:") == 1
+    assert "database or disk is full" in stderr
+
+
+def test_a_folder_that_is_not_a_cache_is_left_alone(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "corpus")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine", encoding="utf-8")
+    code, _, stderr = _run("validate", str(corpus), "--cache-dir", str(mine))
+    assert code == 0
+    assert "is not a cache folder articles made" in stderr
+    assert sorted(os.listdir(mine)) == ["notes.txt"]
+    code, _, stderr = _run("cache", "clean", "--cache-dir", str(mine))
+    assert code == 2
+    assert (mine / "notes.txt").exists()
+
+
+# -- the folder ------------------------------------------------------------------
+
+
+def test_the_folder_is_tagged_ignored_and_removed_by_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = _corpus(tmp_path / "corpus")
+    monkeypatch.delenv("ARTICLES_CACHE_DIR")
+    monkeypatch.chdir(tmp_path)
+    assert _run("validate", "corpus")[0] == 0
+    cache = tmp_path / ".articles_cache"
+    assert (
+        (cache / "CACHEDIR.TAG").read_text(encoding="utf-8").startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    )
+    assert (cache / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    listed = subprocess.run(["git", "-C", str(tmp_path), "status", "--porcelain", "--untracked-files=all"],
+                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert ".articles_cache" not in listed
+    assert "corpus/000.md" in listed
+    code, stdout, _ = _run("cache", "info")
+    assert code == 0
+    assert "4 files known" in stdout
+    assert ".articles_cache" in stdout
+    assert _run("cache", "clean")[:2] == (0, "removed .articles_cache\n")
+    assert not cache.exists()
+    assert _run("cache", "info")[1] == "no cache at .articles_cache\n"
+    del corpus
+
+
+def test_no_cache_writes_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _corpus(tmp_path / "corpus")
+    monkeypatch.chdir(tmp_path)
+    assert _run("validate", "corpus", "--no-cache")[0] == 0
+    assert _run("export", "corpus", "-o", "out.jsonl", "--no-cache")[0] == 0
+    assert not Path(os.environ["ARTICLES_CACHE_DIR"]).exists()
+    assert sorted(os.listdir(tmp_path)) == ["corpus", "out.jsonl"]
+
+
+def test_the_configuration_can_turn_the_cache_off_and_move_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _corpus(tmp_path / "corpus")
+    monkeypatch.delenv("ARTICLES_CACHE_DIR")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "articles.toml").write_text('cache-dir = "build/articles-cache"\n', encoding="utf-8")
+    assert _run("validate", "corpus")[0] == 0
+    assert (tmp_path / "build" / "articles-cache" / "CACHEDIR.TAG").is_file()
+    assert "4 files known" in _run("cache", "info")[1]
+    (tmp_path / "articles.toml").write_text("cache = false\n", encoding="utf-8")
+    shutil.rmtree(tmp_path / "build")
+    assert _run("validate", "corpus")[0] == 0
+    assert not (tmp_path / "build").exists()
+
+
+def test_entries_of_files_that_are_gone_are_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(converters.cache, "PRUNE_SLACK", 0)
+    corpus = _corpus(tmp_path / "corpus", files=12)
+    cache = tmp_path / "cache"
+    _run("validate", str(corpus), "--cache-dir", str(cache))
+    for n in range(8):
+        (corpus / f"{n:03d}.md").unlink()
+    _run("validate", str(corpus), "--cache-dir", str(cache))  # 12 entries for 4 files: over twice as many
+    with sqlite3.connect(_database(cache)) as connection:
+        kept = sorted(Path(path).name for (path,) in connection.execute("SELECT path FROM files"))
+    assert kept == ["008.md", "009.md", "010.md", "011.md"]
