@@ -7,9 +7,12 @@ again, so its messages and positions are current, as ruff does.
 
 One SQLite database per run key (the versions, the schema, the limits: see
 run_key); any change to them starts afresh in a new database, and the old
-one is removed once unused for UNUSED_DAYS. The worker processes read and
-write the database themselves, each in its own transactions, so that two
-workers, or two runs at once, never corrupt it. Whatever goes wrong with the
+one is removed once unused for UNUSED_DAYS. The worker processes read the
+database; what they learn comes back with their results, and the main
+process writes it, a transaction per chunk. One writer per run: with each
+worker writing its own, their transactions waited on each other (SQLite's
+busy handler sleeps), which cost a cold run a tenth of its time. Two runs
+at once share the database through SQLite's locks. Whatever goes wrong with the
 cache (corrupt, read-only, a full disk) costs speed, never a verdict: the
 run carries on without it and says so in one warning line.
 """
@@ -177,12 +180,13 @@ def run_key(schema: dict[str, Any], limits: Limits) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def prepare(folder: Path, key: str, warnings: list[str]) -> CacheSettings:
+def prepare(folder: Path, key: str, warnings: list[str], *, index_urls: bool = False) -> CacheSettings:
     """Make the cache folder and this key's database ready; CacheWarning when it cannot be used.
 
     A database that cannot be read (corrupt, or not a database) is replaced,
     with a line in `warnings`: the cache holds nothing that cannot be had
-    again by checking the files.
+    again by checking the files. `index_urls` makes the index that looking
+    files up by webUrl needs (--corpus); once made, every run keeps it.
     """
     started_ns = time.time_ns()
     _make_folder(folder)
@@ -191,11 +195,11 @@ def prepare(folder: Path, key: str, warnings: list[str]) -> CacheSettings:
     try:
         databases.mkdir(exist_ok=True)
         try:
-            _create_tables(database)
+            _create_tables(database, index_urls)
         except sqlite3.DatabaseError as error:
             warnings.append(f"the cache {database} cannot be read ({error}): starting it afresh")
             _remove_database(database)
-            _create_tables(database)
+            _create_tables(database, index_urls)
     except (OSError, sqlite3.Error) as error:
         raise CacheWarning(f"cannot use the cache in {folder}: {_reason(error)}; this run does not use it") from error
     _remove_unused(databases, keep=database)
@@ -225,14 +229,16 @@ def _write_whole(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def _create_tables(database: Path) -> None:
-    with contextlib.closing(_connect(str(database))) as connection:
+def _create_tables(database: Path, index_urls: bool) -> None:
+    with contextlib.closing(connect(str(database))) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.executescript(_TABLES)
+        if index_urls:
+            connection.execute("CREATE INDEX IF NOT EXISTS files_by_url ON files (url)")
         connection.execute("SELECT count(*) FROM (SELECT 1 FROM files LIMIT 1)").fetchone()
 
 
-def _connect(database: str) -> sqlite3.Connection:
+def connect(database: str) -> sqlite3.Connection:
     connection = sqlite3.connect(database, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     # A crash may lose the last transactions, never the database: WAL with NORMAL syncs at checkpoints.
     connection.execute("PRAGMA synchronous=NORMAL")
@@ -267,7 +273,7 @@ def _reason(error: BaseException) -> str:
 
 
 class FileCache:
-    """One process's connection to the run's database: entries read a chunk at a time, written a chunk at a time.
+    """One process's connection to the run's database: entries read, or written, a chunk at a time.
 
     Never raises: the first failure is kept in `problem`, and the cache is
     off in this process from then on.
@@ -279,7 +285,7 @@ class FileCache:
         self._pending: list[Entry] = []
         self._connection: sqlite3.Connection | None = None
         try:
-            self._connection = _connect(settings.database)
+            self._connection = connect(settings.database)
         except sqlite3.Error as error:
             self._fail(error)
 
@@ -299,14 +305,18 @@ class FileCache:
         except sqlite3.Error as error:
             self._fail(error)
             return {}
-        return {row[0]: _entry(row) for row in rows}
+        return {row[0]: entry_of_row(row) for row in rows}
 
     def add(self, entry: Entry) -> None:
+        """An entry for the main process to store (take() hands them over)."""
         self._pending.append(entry)
 
-    def flush(self) -> None:
-        """Store what add() was given, in one transaction."""
+    def take(self) -> list[Entry]:
         pending, self._pending = self._pending, []
+        return pending
+
+    def store(self, pending: Sequence[Entry]) -> None:
+        """Store entries, in one transaction."""
         if self._connection is None or not pending:
             return
         files = [(e.path, *e.stat, e.digest, e.url, *(e.url_position or (None, None)), e.checked_ns) for e in pending]
@@ -339,7 +349,7 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
     connection.execute("COMMIT")
 
 
-def _entry(row: tuple[Any, ...]) -> Entry:
+def entry_of_row(row: tuple[Any, ...]) -> Entry:
     path, size, mtime_ns, inode, ctime_ns, mode, digest, url, line, column, checked_ns, record = row
     position = Position(line, column) if line is not None and column is not None else None
     return Entry(path, Stat(size, mtime_ns, inode, ctime_ns, mode), digest, url, position, checked_ns, record)
@@ -441,12 +451,10 @@ def clean(folder: Path) -> bool:
 
 def prune(settings: CacheSettings, roots: Sequence[str]) -> None:
     """Drop the entries of files under `roots` (absolute folders) that are gone, if they may be many."""
-    with contextlib.suppress(sqlite3.Error), contextlib.closing(_connect(settings.database)) as connection:
+    with contextlib.suppress(sqlite3.Error), contextlib.closing(connect(settings.database)) as connection:
         gone: list[str] = []
         for root in roots:
-            prefix = settings.key_of(root.rstrip(os.sep)) + os.sep if root != settings.base else ""
-            under = (prefix, prefix + "\U0010ffff")  # every path that starts with the prefix sorts between these
-            rows = connection.execute("SELECT path FROM files WHERE path >= ? AND path < ?", under)
+            rows = connection.execute("SELECT path FROM files WHERE path >= ? AND path < ?", keys_under(settings, root))
             gone.extend(key for (key,) in rows if not os.path.lexists(settings.path_of(key)))
         if gone:
             with _transaction(connection):
@@ -454,8 +462,14 @@ def prune(settings: CacheSettings, roots: Sequence[str]) -> None:
                 connection.executemany("DELETE FROM records WHERE path = ?", [(path,) for path in gone])
 
 
+def keys_under(settings: CacheSettings, folder: str) -> tuple[str, str]:
+    """The bounds between which the keys of every file under `folder` (absolute) sort."""
+    prefix = settings.key_of(folder.rstrip(os.sep)) + os.sep if folder.rstrip(os.sep) != settings.base else ""
+    return prefix, prefix + "\U0010ffff"  # no character sorts after U+10FFFF in UTF-8
+
+
 def entry_count(settings: CacheSettings) -> int:
-    with contextlib.suppress(sqlite3.Error), contextlib.closing(_connect(settings.database)) as connection:
+    with contextlib.suppress(sqlite3.Error), contextlib.closing(connect(settings.database)) as connection:
         count: int = connection.execute("SELECT count(*) FROM files").fetchone()[0]
         return count
     return 0

@@ -34,6 +34,7 @@ from converters.slot_table import SlotTable
 from converters.validate import ArticleValidator
 
 if TYPE_CHECKING:  # the writers' side of the interface; a run that only validates never imports them
+    from converters.corpus_urls import CorpusUrls
     from converters.writers.base import Encoder
 
 STDIN_NAME = "<stdin>"
@@ -61,6 +62,9 @@ class CheckOptions:
     cache_dir: str | None = None
     cache: CacheSettings | None = None  # the run's database: check_paths sets it from cache_dir
     cache_roots: tuple[str, ...] = ()  # the folders walked, absolute: where entries of gone files are looked for
+    # The folder of the whole corpus, when the run is given some of its files (a pre-commit hook's):
+    # their webUrls are also looked for among the corpus's other files that the cache knows.
+    corpus: str | None = None
     # For exporters: turns each chunk's valid records into the writer's own form (JSON Lines
     # bytes, an Arrow batch) in the worker processes, so that the main process only writes.
     # Needs keep_records; see CheckedChunk.
@@ -104,6 +108,7 @@ class CheckedChunk:
     rows: list[FileResult] = field(default_factory=list)
     encoded: Any = None
     cache_problem: str | None = None  # the cache failed in the worker (a warning; the results are whole)
+    cache_entries: list[Entry] = field(default_factory=list)  # what the worker learnt, for the main process to store
 
     def renamed(self, names: dict[str, str]) -> CheckedChunk:
         """The same results, each file named as `names` says (a cluster reads absolute paths, and the
@@ -125,12 +130,18 @@ class CheckRun(Iterator[FileResult]):
     """
 
     def __init__(
-        self, first: Source | None, rest: Iterator[Source], options: CheckOptions, warnings: list[str] | None = None
+        self,
+        first: Source | None,
+        rest: Iterator[Source],
+        options: CheckOptions,
+        warnings: list[str] | None = None,
+        corpus: CorpusUrls | None = None,
     ) -> None:
         """`first` is None for a run with nothing to check."""
         self.stopped = False
         # What did not work but cost no verdict (the cache): a line each, for the log.
         self.warnings: list[str] = warnings if warnings is not None else []
+        self._corpus = corpus
         self._chunks = self._checked(first, rest, options) if first is not None else _no_chunks()
         self._current: Iterator[FileResult] = iter(())
 
@@ -159,14 +170,21 @@ class CheckRun(Iterator[FileResult]):
             scheduler=options.scheduler,
         )
         errors = checked = 0
+        # Opened here, in this process; the workers, forked before or after, never use this connection.
+        writer = FileCache(options.cache) if options.cache is not None else None
         try:
             for chunk in chunks:
-                if chunk.cache_problem is not None and chunk.cache_problem not in self.warnings:
-                    self.warnings.append(chunk.cache_problem)
+                if writer is not None:
+                    writer.store(chunk.cache_entries)
+                    for problem in (chunk.cache_problem, writer.problem):
+                        if problem is not None and problem not in self.warnings:
+                            self.warnings.append(problem)
                 checked += len(chunk.results)
                 for index, result in enumerate(chunk.results):
                     if urls is not None:
                         urls.check(result)
+                        if self._corpus is not None:
+                            self._check_against_corpus(result, urls, self._corpus)
                     errors += len(result.errors)
                     if options.max_errors is not None and errors >= options.max_errors:
                         self.stopped = True
@@ -178,8 +196,21 @@ class CheckRun(Iterator[FileResult]):
                 _prune_cache(options.cache, options.cache_roots, checked)
         finally:
             chunks.close()  # shuts the pool down now, not when the garbage collector gets to it
+            if writer is not None:
+                writer.close()
             if urls is not None:
                 urls.close()
+            if self._corpus is not None:
+                self._corpus.close()
+                if self._corpus.warning is not None and self._corpus.warning not in self.warnings:
+                    self.warnings.append(self._corpus.warning)
+
+    @staticmethod
+    def _check_against_corpus(result: FileResult, urls: UrlIndex, corpus: CorpusUrls) -> None:
+        if any(error.keyword == "unique" for error in result.errors):
+            return  # a duplicate within the run already: one error says it
+        for other, position in corpus.others(result)[:1]:
+            urls.report(result, other, position)
 
 
 def check_paths(paths: Sequence[str], options: CheckOptions | None = None) -> CheckRun:
@@ -194,18 +225,21 @@ def check_paths(paths: Sequence[str], options: CheckOptions | None = None) -> Ch
     init_checker(options)  # a bad schema fails here, once, not in every worker
     warnings: list[str] = []
     options = _with_cache(options, paths, warnings)
+    corpus = _corpus_urls(options, paths, warnings)
     left_out: list[str] = []
     sources = _sources(paths, options, left_out)
     first = next(sources, None)
     if first is None and left_out:
-        return CheckRun(None, sources, options, warnings)
+        return CheckRun(None, sources, options, warnings, corpus)
     if first is None:
+        if corpus is not None:
+            corpus.close()
         looked_for = ", ".join(options.patterns)
         raise InputError(
             f"no articles found in {', '.join(paths)} "
             f"(looked for {looked_for} in folders, and for records in the data files given)"
         )
-    return CheckRun(first, sources, options, warnings)
+    return CheckRun(first, sources, options, warnings, corpus)
 
 
 def _with_cache(options: CheckOptions, paths: Sequence[str], warnings: list[str]) -> CheckOptions:
@@ -216,12 +250,42 @@ def _with_cache(options: CheckOptions, paths: Sequence[str], warnings: list[str]
 
     try:
         key = run_key(load_schema(options.schema_path), options.limits)
-        settings = prepare(Path(options.cache_dir), key, warnings)
+        settings = prepare(Path(options.cache_dir), key, warnings, index_urls=options.corpus is not None)
     except CacheWarning as warning:
         warnings.append(str(warning))
         return options
     roots = tuple(os.path.abspath(path) for path in paths if not is_uri(path) and os.path.isdir(path))
     return dataclasses.replace(options, cache=settings, cache_roots=roots)
+
+
+def _corpus_urls(options: CheckOptions, paths: Sequence[str], warnings: list[str]) -> CorpusUrls | None:
+    if options.corpus is None or options.allow_duplicate_urls:
+        return None
+    if options.cache is None:
+        warnings.append(f"--corpus {options.corpus} looks webUrls up in the cache, and this run has none")
+        return None
+    from converters.corpus_urls import CorpusUrls
+
+    _refresh(options, options.corpus, warnings)
+    in_run = [os.path.abspath(path) for path in paths if not is_uri(path) and path != STDIN]
+    return CorpusUrls(options.cache, options.corpus, in_run, options.limits)
+
+
+def _refresh(options: CheckOptions, corpus: str, warnings: list[str]) -> None:
+    """Bring the cache up to date with the corpus: a run over it that reports nothing.
+
+    With a warm cache it only walks the corpus and stats each file; the files
+    added or changed since the cache last saw them (a `git pull`) are checked,
+    so that their webUrls are known too. Invalid files are never cached, so a
+    webUrl shared with one is not found: the full run in CI finds it.
+    """
+    quiet = dataclasses.replace(options, corpus=None, allow_duplicate_urls=True, max_errors=None, force_exclude=False)
+    try:
+        with contextlib.closing(check_paths([corpus], quiet)) as run:
+            for _ in run.chunks():
+                pass
+    except InputError as error:
+        warnings.append(f"--corpus {corpus}: {error}")
 
 
 def _prune_cache(settings: CacheSettings, roots: Sequence[str], checked: int) -> None:
@@ -316,8 +380,7 @@ def check_chunk(sources: list[Source]) -> CheckedChunk:
         with _cyclic_gc_paused():
             chunk = _encoded(results, options.encode)
     if cache is not None:
-        cache.flush()
-        chunk.cache_problem = cache.problem
+        chunk.cache_entries, chunk.cache_problem = cache.take(), cache.problem
     return chunk
 
 
@@ -620,7 +683,7 @@ class UrlIndex:
             raise self._space_error(error) from error
         if first is not None:
             _, first_file, first_position = first
-            self._report(result, first_file, first_position)
+            self.report(result, first_file, first_position)
 
     @staticmethod
     def _digest(url: str) -> int:
@@ -633,7 +696,8 @@ class UrlIndex:
         if self._spill is not None:
             self._spill.close()  # a temporary file: closing it deletes it
 
-    def _report(self, result: FileResult, first_file: str, first_position: Position | None) -> None:
+    def report(self, result: FileResult, first_file: str, first_position: Position | None) -> None:
+        """Add to `result` the error that its webUrl is also used by `first_file`."""
         first_position = first_position or self._locate(first_file)
         where = f"{first_file}:{first_position.line}" if first_position is not None else first_file
         position = result.url_position or self._locate(result.file)

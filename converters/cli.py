@@ -8,6 +8,7 @@ written (disk full, I/O error), 130 interrupted.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -522,6 +523,16 @@ def validate(
     scheduler: Scheduler = None,
     cache: UseCache = True,
     cache_dir: CacheDir = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option(
+            "--corpus",
+            metavar="DIR",
+            file_okay=False,
+            help="The folder of the whole corpus, for a run given some of its files (a pre-commit hook): their "
+            "webUrls are also checked against the corpus's other files, as the cache knows them.",
+        ),
+    ] = None,
     overwrite: Overwrite = False,
     max_errors: MaxErrors = None,
     color: Color = "auto",
@@ -547,6 +558,7 @@ def validate(
         scheduler=scheduler,
         cache_dir=_cache_dir(cache, cache_dir),
     )
+    check = dataclasses.replace(check, corpus=str(corpus) if corpus is not None else None)
     choice = ReportChoice(report_format, output_file, quiet, statistics, _use_color(color))
     display = _display(choice, sys.stdout, check, overwrite=overwrite, paths=paths, progress=progress)
     summary = Summary()

@@ -519,3 +519,62 @@ def test_entries_of_files_that_are_gone_are_dropped(tmp_path: Path, monkeypatch:
     with sqlite3.connect(_database(cache)) as connection:
         kept = sorted(Path(path).name for (path,) in connection.execute("SELECT path FROM files"))
     assert kept == ["008.md", "009.md", "010.md", "011.md"]
+
+
+# -- --corpus: a pre-commit hook's files against the whole corpus ------------------
+
+
+@pytest.fixture
+def hooked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository whose corpus a full run has cached, and a new file that reuses a webUrl of it."""
+    monkeypatch.chdir(tmp_path)
+    _corpus(tmp_path / "articles", files=6)
+    assert _run("validate", "articles", "--cache-dir", "cache")[0] == 0
+    staged = tmp_path / "articles" / "new.md"
+    staged.write_text((tmp_path / "articles" / "004.md").read_text(encoding="utf-8").replace("title:", "title: New", 1))
+    _settle()
+    return staged
+
+
+def test_a_staged_file_is_checked_against_the_cached_corpus(hooked: Path) -> None:
+    code, stdout, stderr = _run("validate", "articles/new.md", "--corpus", "articles", "--cache-dir", "cache")
+    assert code == 1
+    assert "articles/new.md:" in stdout
+    assert "is also used by articles/004.md:" in stdout
+    assert "articles: warning" not in stderr
+    assert _run("validate", "articles/new.md", "--cache-dir", "cache")[0] == 0  # without --corpus: alone
+
+
+def test_the_corpus_is_read_again_where_it_changed(hooked: Path) -> None:
+    other = hooked.parent / "004.md"
+    other.write_text(other.read_text(encoding="utf-8").replace("https://c4.", "https://moved.", 1), encoding="utf-8")
+    assert _run("validate", "articles/new.md", "--corpus", "articles", "--cache-dir", "cache")[0] == 0
+    renamed = hooked.parent / "005.md"  # now another cached file takes the webUrl: its bytes tell
+    text = hooked.read_text(encoding="utf-8")
+    renamed.write_text(text.replace("title: New", "title: Other", 1), encoding="utf-8")
+    code, stdout, _ = _run("validate", "articles/new.md", "--corpus", "articles", "--cache-dir", "cache")
+    assert code == 1
+    assert "is also used by articles/005.md" in stdout
+
+
+def test_a_full_run_with_corpus_is_a_full_run(hooked: Path) -> None:
+    assert _run("validate", "articles", "--corpus", "articles", "--cache-dir", "cache") == _run(
+        "validate", "articles", "--no-cache"
+    )
+
+
+def test_a_cold_cache_is_filled_first_and_no_cache_is_a_warning(hooked: Path) -> None:
+    code, stdout, stderr = _run("validate", "articles/new.md", "--corpus", "articles", "--cache-dir", "other-cache")
+    assert code == 1
+    assert "is also used by articles/004.md" in stdout
+    assert "articles: warning" not in stderr
+    code, _, stderr = _run("validate", "articles/new.md", "--corpus", "articles", "--no-cache")
+    assert code == 0
+    assert "--corpus articles looks webUrls up in the cache, and this run has none" in stderr
+
+
+def test_the_configuration_names_the_corpus(hooked: Path) -> None:
+    Path("articles.toml").write_text('cache-dir = "cache"\n[validate]\ncorpus = "articles"\n', encoding="utf-8")
+    code, stdout, _ = _run("validate", "--force-exclude", "articles/new.md")  # as the pre-commit hook runs it
+    assert code == 1
+    assert "is also used by articles/004.md" in stdout
