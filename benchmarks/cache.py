@@ -59,13 +59,13 @@ def change(corpus: Path, files: list[Path], round_number: int, next_number: int)
         path = files[index]
         before = path.stat()
         text = path.read_text(encoding="utf-8")
-        if position % 2:  # the same size and mtime: a letter of the title changed
-            at = text.index("title:") + 9
-            text = text[:at] + ("x" if text[at] != "x" else "y") + text[at + 1 :]
+        if position % 2:  # the same size and mtime: the title's first letter changed (titles are quoted)
+            at = text.index('title: "') + 8
+            text = text[:at] + ("X" if text[at] != "X" else "Y") + text[at + 1 :]
             path.write_text(text, encoding="utf-8")
             os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
         else:
-            path.write_text(text.replace("title: ", "title: Updated: ", 1), encoding="utf-8")
+            path.write_text(text.replace('title: "', 'title: "Updated ', 1), encoding="utf-8")
     for index in sorted(deleted, reverse=True):
         files[index].unlink()
         del files[index]

@@ -75,8 +75,13 @@ def test_unicode_and_surrogates_in_urls_and_paths() -> None:
 
 
 @pytest.mark.parametrize("files", [20_000, 100_000])
-def test_memory_is_the_same_whatever_the_number_of_files(files: int) -> None:
-    """A dict of digests took about 200 bytes a file, 20 MB at 100,000 files; memory arrays, 24 to 48."""
+@pytest.mark.parametrize("small_entries", [SlotTable.SMALL_ENTRIES, 10_000])
+def test_memory_is_bounded_whatever_the_number_of_files(
+    monkeypatch: pytest.MonkeyPatch, files: int, small_entries: int
+) -> None:
+    """Up to SMALL_ENTRIES files, a dict of digests (about 110 bytes a file); past them, the slots, whose
+    memory stays the same however many files there are."""
+    monkeypatch.setattr(SlotTable, "SMALL_ENTRIES", small_entries)
     results = [_result(n, f"https://example.org/a-long-and-descriptive-article-slug-{n}/") for n in range(files)]
     index = UrlIndex(Limits())
     tracemalloc.start()
@@ -87,8 +92,9 @@ def test_memory_is_the_same_whatever_the_number_of_files(files: int) -> None:
     finally:
         tracemalloc.stop()
         index.close()
-    # The table's cache, twice while the table grows; the entries not yet on disk; a little besides.
-    assert peak < 2.2 * SlotTable.CACHE_PAGES * 4096 + 1.2 * UrlIndex.BUFFER_SIZE + 100_000
+    # The dict, or the table's cache twice while the table grows; the entries not yet on disk; a little besides.
+    in_memory = 120 * min(files, small_entries) + 2.2 * SlotTable.CACHE_PAGES * 4096
+    assert peak < in_memory + 1.2 * UrlIndex.BUFFER_SIZE + 100_000
     assert not any(r.errors for r in results)
 
 
@@ -103,6 +109,7 @@ def test_a_full_temporary_disk_is_exit_3_with_a_clear_error(
     if first_to_disk == "entries":
         monkeypatch.setattr(UrlIndex, "BUFFER_SIZE", 1)  # to disk from the first URL
     else:
+        monkeypatch.setattr(SlotTable, "SMALL_ENTRIES", 0)  # no dict: the slots from the first URL
         monkeypatch.setattr(SlotTable, "CACHE_PAGES", 1)  # to disk from the second page used
     many_articles(tmp_path / "in", 40)  # URLs enough to use every page of the first table
     monkeypatch.setattr(tempfile, "TemporaryFile", no_space)
@@ -116,8 +123,19 @@ def test_a_full_temporary_disk_is_exit_3_with_a_clear_error(
     assert not out.exists()
 
 
-@pytest.mark.parametrize("cache_pages", [SlotTable.CACHE_PAGES, 2])  # all in memory, or mostly on disk
-def test_the_slot_table_keeps_every_value_under_its_digest(monkeypatch: pytest.MonkeyPatch, cache_pages: int) -> None:
+@pytest.mark.parametrize(
+    ("small_entries", "cache_pages"),
+    [
+        (SlotTable.SMALL_ENTRIES, SlotTable.CACHE_PAGES),  # all in the dict
+        (5_000, SlotTable.CACHE_PAGES),  # the dict, then the slots, in memory
+        (0, 2),  # the slots from the start, mostly on disk
+        (5_000, 2),  # the dict moved into slots mostly on disk
+    ],
+)
+def test_the_slot_table_keeps_every_value_under_its_digest(
+    monkeypatch: pytest.MonkeyPatch, small_entries: int, cache_pages: int
+) -> None:
+    monkeypatch.setattr(SlotTable, "SMALL_ENTRIES", small_entries)
     monkeypatch.setattr(SlotTable, "CACHE_PAGES", cache_pages)
     table, expected = SlotTable(), defaultdict[int, list[int]](list)
     # Spread digests, and crowds: one digest many times, neighbours that run across a page's
