@@ -100,19 +100,49 @@ class Stat(NamedTuple):
 
 
 class Entry(NamedTuple):
-    """What the cache knows of one valid file."""
+    """What the cache knows of one valid file: a row of the files table, and its record.
+
+    Flat, as the row is, so that a row becomes an entry at once: a warm run
+    makes one for every file.
+    """
 
     path: str  # as CacheSettings.key_of gives it
-    stat: Stat
+    size: int
+    mtime_ns: int
+    inode: int
+    ctime_ns: int
+    mode: int
     digest: bytes
     url: str | None
-    url_position: Position | None
+    url_line: int | None
+    url_column: int | None
     checked_ns: int  # when the run that stored it started
     record: bytes | None = None  # packed (pack_record); None where no export has read the file
 
+    @classmethod
+    def of(
+        cls, path: str, stat: Stat, digest: bytes, result: FileResult, checked_ns: int, record: bytes | None
+    ) -> Entry:
+        """The entry of a file just found valid."""
+        line, column = result.url_position if result.url_position is not None else (None, None)
+        return cls(path, *stat, digest, result.url, line, column, checked_ns, record)
+
+    @property
+    def url_position(self) -> Position | None:
+        return (
+            Position(self.url_line, self.url_column)
+            if self.url_line is not None and self.url_column is not None
+            else None
+        )
+
     def trusted(self, stat: Stat) -> bool:
         """The file is as it was when checked: the same stat tuple, and changed safely before that run."""
-        return stat == self.stat and max(stat.mtime_ns, stat.ctime_ns) + RACY_MARGIN_NS < self.checked_ns
+        return stat == self[1:6] and max(stat.mtime_ns, stat.ctime_ns) + RACY_MARGIN_NS < self.checked_ns
+
+    def restated(self, stat: Stat, checked_ns: int) -> Entry:
+        """The same file, with the same bytes, found with another stat tuple (a touch, a fresh checkout)."""
+        return self._replace(size=stat.size, mtime_ns=stat.mtime_ns, inode=stat.inode, ctime_ns=stat.ctime_ns,
+                             mode=stat.mode, checked_ns=checked_ns)  # fmt: skip
 
     def result(self, name: str, keep_record: bool) -> FileResult:
         """The result a check of the file would give: valid, with its webUrl (and record)."""
@@ -305,7 +335,7 @@ class FileCache:
         except sqlite3.Error as error:
             self._fail(error)
             return {}
-        return {row[0]: entry_of_row(row) for row in rows}
+        return {row[0]: Entry._make(row) for row in rows}
 
     def add(self, entry: Entry) -> None:
         """An entry for the main process to store (take() hands them over)."""
@@ -319,7 +349,7 @@ class FileCache:
         """Store entries, in one transaction."""
         if self._connection is None or not pending:
             return
-        files = [(e.path, *e.stat, e.digest, e.url, *(e.url_position or (None, None)), e.checked_ns) for e in pending]
+        files = [entry[:11] for entry in pending]
         records = [(e.path, e.digest, e.record) for e in pending if e.record is not None]
         try:
             with _transaction(self._connection):
@@ -347,12 +377,6 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
-
-
-def entry_of_row(row: tuple[Any, ...]) -> Entry:
-    path, size, mtime_ns, inode, ctime_ns, mode, digest, url, line, column, checked_ns, record = row
-    position = Position(line, column) if line is not None and column is not None else None
-    return Entry(path, Stat(size, mtime_ns, inode, ctime_ns, mode), digest, url, position, checked_ns, record)
 
 
 # -- records -------------------------------------------------------------------

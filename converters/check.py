@@ -11,6 +11,7 @@ import dataclasses
 import gc
 import json
 import os
+import re
 import struct
 import sys
 import tempfile
@@ -440,10 +441,8 @@ def _checked(sources: Iterable[Source], cache: FileCache, keep_records: bool) ->
     cached, it is not checked. Only local files are cached.
     """
     sources = list(sources)
-    here, key_of = os.getcwd(), cache.settings.key_of  # the folder once: os.path.abspath asks for it on every call
-    paths = {
-        s: key_of(os.path.normpath(os.path.join(here, s))) for s in sources if isinstance(s, str) and _cacheable(s)
-    }
+    here = os.getcwd()  # once: os.path.abspath asks for it on every call
+    paths = {s: _key(s, here, cache.settings) for s in sources if isinstance(s, str) and _cacheable(s)}
     entries = cache.entries(list(paths.values()), with_records=keep_records)
     for source in sources:
         if isinstance(source, str) and source in paths:
@@ -452,14 +451,25 @@ def _checked(sources: Iterable[Source], cache: FileCache, keep_records: bool) ->
             yield check_source(source)
 
 
+def _key(path: str, here: str, settings: CacheSettings) -> str:
+    """The file's key in the cache: as CacheSettings.key_of says, of its absolute path."""
+    if os.sep == "/" and here == settings.base and not os.path.isabs(path) and not _UNCLEAN.search(path):
+        return path  # the usual case, a walk's path under the folder that holds the cache: already the key
+    return settings.key_of(os.path.normpath(os.path.join(here, path)))
+
+
+# What os.path.normpath would change in a relative path: `.` and `..` parts, doubled separators.
+_UNCLEAN = re.compile(r"(^|/)\.\.?(/|$)|//")
+
+
 def _cacheable(path: str) -> bool:
-    if is_uri(path):
-        return False
+    if path.isascii():
+        return not is_uri(path)
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:  # a name that is not UTF-8 (surrogate escapes): SQLite cannot keep it
         return False
-    return True
+    return not is_uri(path)
 
 
 def _checked_file(name: str, key: str, entry: Entry | None, cache: FileCache, keep_record: bool) -> FileResult:
@@ -478,13 +488,13 @@ def _checked_file(name: str, key: str, entry: Entry | None, cache: FileCache, ke
         return FileResult(name, errors=[_reader_finding(name, error)])
     digest = digest_of(data)
     if usable and entry is not None and entry.digest == digest:
-        cache.add(entry._replace(stat=stat, checked_ns=cache.settings.started_ns))  # touched, or a fresh checkout
+        cache.add(entry.restated(stat, cache.settings.started_ns))  # touched, or a fresh checkout
         return entry.result(name, keep_record)
     result = check_bytes(name, data, validator, options)
     if result.valid and not result.warnings:
         record = pack_record(result.record) if keep_record and result.record is not None else None
         if record is not None or not keep_record:
-            cache.add(Entry(key, stat, digest, result.url, result.url_position, cache.settings.started_ns, record))
+            cache.add(Entry.of(key, stat, digest, result, cache.settings.started_ns, record))
     return result
 
 

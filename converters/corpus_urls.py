@@ -16,7 +16,7 @@ import os
 import sqlite3
 from collections.abc import Sequence
 
-from converters.cache import CacheSettings, Entry, Stat, connect, digest_of, entry_of_row, keys_under
+from converters.cache import CacheSettings, Entry, Stat, connect, digest_of, keys_under
 from converters.findings import FileResult, Position
 from converters.limits import Limits
 from converters.reader import ReaderError, parse_article, read_stream
@@ -44,7 +44,7 @@ class CorpusUrls:
         try:
             query = "SELECT * FROM files WHERE url = ? AND {} ORDER BY path"
             rows = self._connection.execute(*self._under(query, result.url))
-            entries = [entry_of_row((*row, None)) for row in rows.fetchall()]
+            entries = [Entry._make((*row, None)) for row in rows.fetchall()]
         except sqlite3.Error as error:
             self._fail(error)
             return []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import operator
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -219,6 +220,9 @@ def is_within(path: str, directory: str) -> bool:
     return path.startswith(directory.rstrip(separator) + separator)
 
 
+_NAME = operator.attrgetter("name")  # in C: a lambda cost a tenth of the walk
+
+
 def _walk(root: str, patterns: Sequence[str], excludes: Sequence[str], skipped: list[str]) -> Iterator[str]:
     # An explicit stack, not recursion: a deep tree cannot hit the recursion limit.
     stack = [root]
@@ -229,7 +233,7 @@ def _walk(root: str, patterns: Sequence[str], excludes: Sequence[str], skipped: 
         directory = stack.pop()
         try:
             with os.scandir(directory) as listing:
-                entries = sorted(listing, key=lambda entry: entry.name)
+                entries = sorted(listing, key=_NAME)
         except OSError:
             yield directory  # reading it reports the error against this path
             continue
