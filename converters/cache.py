@@ -24,7 +24,6 @@ import functools
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
 import struct
 import sys
@@ -226,9 +225,11 @@ def prepare(folder: Path, key: str, warnings: list[str], *, index_urls: bool = F
         databases.mkdir(exist_ok=True)
         try:
             _create_tables(database, index_urls)
+        except sqlite3.OperationalError:
+            raise  # read-only, locked, a full disk: not the database's fault, and not to be removed
         except sqlite3.DatabaseError as error:
             warnings.append(f"the cache {database} cannot be read ({error}): starting it afresh")
-            _remove_database(database)
+            remove_database(database)
             _create_tables(database, index_urls)
     except (OSError, sqlite3.Error) as error:
         raise CacheWarning(f"cannot use the cache in {folder}: {_reason(error)}; this run does not use it") from error
@@ -275,7 +276,7 @@ def connect(database: str) -> sqlite3.Connection:
     return connection
 
 
-def _remove_database(database: Path) -> None:
+def remove_database(database: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(f"{database}{suffix}")
@@ -287,7 +288,7 @@ def _remove_unused(databases: Path, keep: Path) -> None:
     with contextlib.suppress(OSError):
         for database in databases.glob("*.sqlite"):
             if database != keep and _last_used(database) < old:
-                _remove_database(database)
+                remove_database(database)
 
 
 def _last_used(database: Path) -> float:
@@ -312,6 +313,7 @@ class FileCache:
     def __init__(self, settings: CacheSettings) -> None:
         self.settings = settings
         self.problem: str | None = None
+        self.corrupt = False  # the database itself is damaged: the run that sees it removes it
         self._pending: list[Entry] = []
         self._connection: sqlite3.Connection | None = None
         try:
@@ -364,7 +366,14 @@ class FileCache:
             self._connection = None
 
     def _fail(self, error: sqlite3.Error) -> None:
-        self.problem = self.problem or f"the cache {self.settings.database} failed: {error}; the run went on without it"
+        # OperationalError: locked, read-only, a full disk. Any other DatabaseError: the file is damaged.
+        self.corrupt = self.corrupt or (
+            isinstance(error, sqlite3.DatabaseError) and not isinstance(error, sqlite3.OperationalError)
+        )
+        then = "; the next run starts it afresh" if self.corrupt else ""
+        self.problem = (
+            self.problem or f"the cache {self.settings.database} failed: {error}; the run went on without it{then}"
+        )
         self.close()
 
 
@@ -443,34 +452,46 @@ class CacheInfo:
     exists: bool
     size: int  # bytes
     databases: int
-    entries: int
+    entries: int  # over every database: a file known under two run keys counts twice
     records: int
+    unreadable: int  # databases that cannot be read
 
 
 def cache_info(folder: Path) -> CacheInfo:
     if not (folder / "CACHEDIR.TAG").is_file():
-        return CacheInfo(folder, False, 0, 0, 0, 0)
+        return CacheInfo(folder, False, 0, 0, 0, 0, 0)
     size = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
     databases = sorted((folder / LAYOUT).glob("*.sqlite"))
-    entries = records = 0
+    entries = records = unreadable = 0
     for database in databases:
-        with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(database)) as connection:
-            entries += connection.execute("SELECT count(*) FROM files").fetchone()[0]
-            records += connection.execute("SELECT count(*) FROM records").fetchone()[0]
-    return CacheInfo(folder, True, size, len(databases), entries, records)
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+                entries += connection.execute("SELECT count(*) FROM files").fetchone()[0]
+                records += connection.execute("SELECT count(*) FROM records").fetchone()[0]
+        except sqlite3.Error:
+            unreadable += 1
+    return CacheInfo(folder, True, size, len(databases), entries, records, unreadable)
 
 
-def clean(folder: Path) -> bool:
-    """Remove the cache folder: only what articles put there, and only from a folder it made. False: none."""
-    if not (folder / "CACHEDIR.TAG").is_file():
-        return False
-    shutil.rmtree(folder / LAYOUT, ignore_errors=True)
+def clean(folder: Path) -> list[str]:
+    """Remove what articles put in its cache folder, and the folder once empty; -> the names left there.
+
+    OSError when something of ours cannot be removed.
+    """
+    databases = folder / LAYOUT
+    if databases.is_dir():
+        for database in databases.glob("*.sqlite"):
+            remove_database(database)
+        with contextlib.suppress(OSError):
+            databases.rmdir()  # kept if someone else put files there
+    left = sorted(path.name for path in folder.iterdir() if path.name not in (".gitignore", "CACHEDIR.TAG"))
+    if left:
+        return left  # the tag stays too: the folder is still ours, with what it holds besides
     for name in (".gitignore", "CACHEDIR.TAG"):
         with contextlib.suppress(FileNotFoundError):
             (folder / name).unlink()
-    with contextlib.suppress(OSError):
-        folder.rmdir()  # left in place if someone else put files there
-    return True
+    folder.rmdir()
+    return []
 
 
 def prune(settings: CacheSettings, roots: Sequence[str]) -> None:

@@ -12,6 +12,7 @@ import gc
 import json
 import os
 import re
+import shutil
 import struct
 import sys
 import tempfile
@@ -21,7 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from converters.cache import CacheSettings, CacheWarning, Entry, FileCache, Stat, digest_of, pack_record
+from converters.cache import (
+    CacheSettings,
+    CacheWarning,
+    Entry,
+    FileCache,
+    Stat,
+    digest_of,
+    pack_record,
+    remove_database,
+)
 from converters.discover import DEFAULT_PATTERNS, STDIN, InputError, find_article_files, is_uri
 from converters.fast_reader import fast_record
 from converters.findings import FileResult, Finding, Position, in_file_order, json_pointer
@@ -109,6 +119,7 @@ class CheckedChunk:
     rows: list[FileResult] = field(default_factory=list)
     encoded: Any = None
     cache_problem: str | None = None  # the cache failed in the worker (a warning; the results are whole)
+    cache_corrupt: bool = False  # and its database is damaged: the main process removes it at the end
     cache_entries: list[Entry] = field(default_factory=list)  # what the worker learnt, for the main process to store
 
     def renamed(self, names: dict[str, str]) -> CheckedChunk:
@@ -173,9 +184,11 @@ class CheckRun(Iterator[FileResult]):
         errors = checked = 0
         # Opened here, in this process; the workers, forked before or after, never use this connection.
         writer = FileCache(options.cache) if options.cache is not None else None
+        corrupt = False
         try:
             for chunk in chunks:
                 if writer is not None:
+                    corrupt = corrupt or chunk.cache_corrupt
                     writer.store(chunk.cache_entries)
                     for problem in (chunk.cache_problem, writer.problem):
                         if problem is not None and problem not in self.warnings:
@@ -199,6 +212,8 @@ class CheckRun(Iterator[FileResult]):
             chunks.close()  # shuts the pool down now, not when the garbage collector gets to it
             if writer is not None:
                 writer.close()
+                if (corrupt or writer.corrupt) and options.cache is not None:
+                    remove_database(Path(options.cache.database))  # damaged: the next run starts afresh
             if urls is not None:
                 urls.close()
             if self._corpus is not None:
@@ -260,16 +275,32 @@ def _with_cache(options: CheckOptions, paths: Sequence[str], warnings: list[str]
 
 
 def _corpus_urls(options: CheckOptions, paths: Sequence[str], warnings: list[str]) -> CorpusUrls | None:
+    """What --corpus looks webUrls up in: the run's cache, or, for a run without one, a cache of its own.
+
+    Without the cache (--no-cache, or one that cannot be used) the answer is
+    the same, at the cost of checking the whole corpus: the temporary cache
+    is filled from scratch, and removed when the run ends.
+    """
     if options.corpus is None or options.allow_duplicate_urls:
         return None
-    if options.cache is None:
-        warnings.append(f"--corpus {options.corpus} looks webUrls up in the cache, and this run has none")
-        return None
+    if not os.path.isdir(options.corpus):
+        raise InputError(f"--corpus {options.corpus}: no such folder")
+    from converters.cache import prepare, run_key
     from converters.corpus_urls import CorpusUrls
 
-    _refresh(options, options.corpus, warnings)
+    temporary = None
+    settings = options.cache
+    if settings is None:
+        temporary = tempfile.mkdtemp(prefix="articles-corpus-")
+        key = run_key(load_schema(options.schema_path), options.limits)
+        try:
+            settings = prepare(Path(temporary) / "cache", key, warnings, index_urls=True)
+        except CacheWarning as warning:
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise InputError(f"--corpus {options.corpus}: {warning}") from warning
+    _refresh(dataclasses.replace(options, cache=settings), options.corpus, warnings)
     in_run = [os.path.abspath(path) for path in paths if not is_uri(path) and path != STDIN]
-    return CorpusUrls(options.cache, options.corpus, in_run, options.limits)
+    return CorpusUrls(settings, options.corpus, in_run, options.limits, temporary)
 
 
 def _refresh(options: CheckOptions, corpus: str, warnings: list[str]) -> None:
@@ -381,7 +412,7 @@ def check_chunk(sources: list[Source]) -> CheckedChunk:
         with _cyclic_gc_paused():
             chunk = _encoded(results, options.encode)
     if cache is not None:
-        chunk.cache_entries, chunk.cache_problem = cache.take(), cache.problem
+        chunk.cache_entries, chunk.cache_problem, chunk.cache_corrupt = cache.take(), cache.problem, cache.corrupt
     return chunk
 
 

@@ -125,7 +125,7 @@ def _configured_value(ctx: typer.Context, param: Any, where: str, value: object,
     }
     if not fits[kind]:
         raise ConfigError(f"{where} must be {_TOML_KINDS[kind]}, not {value!r}")
-    if isinstance(value, str) and param.type.name in ("file", "path"):
+    if isinstance(value, str) and param.type.name in ("file", "directory", "path"):
         value = str(base / value)  # relative to the file that says it, as ruff reads its paths
     try:
         param.process_value(ctx, value)  # the option's own type, range and choices
@@ -903,9 +903,10 @@ def cache_info_command(cache_dir: CacheDir = None) -> None:
     if not info.exists:
         typer.echo(f"no cache at {folder}")
         return
+    unreadable = f", {info.unreadable:,} of them unreadable (the next run starts it afresh)" if info.unreadable else ""
     typer.echo(
-        f"{folder}: {human_size(info.size)}; {plural(info.entries, 'file')} known, "
-        f"{info.records:,} with their records, in {plural(info.databases, 'database')}"
+        f"{folder}: {human_size(info.size)}; {info.entries:,} {'entry' if info.entries == 1 else 'entries'}, "
+        f"{info.records:,} with their records, in {plural(info.databases, 'database')}{unreadable}"
     )
 
 
@@ -917,21 +918,32 @@ def cache_clean_command(cache_dir: CacheDir = None) -> None:
     folder = _cache_folder_of(cache_dir)
     if folder.exists() and not (folder / "CACHEDIR.TAG").is_file():
         _usage_error(f"{folder} is not a cache folder articles made (no CACHEDIR.TAG): left as it is")
-    typer.echo(f"removed {folder}" if clean_cache(folder) else f"no cache at {folder}")
+    if not folder.exists():
+        typer.echo(f"no cache at {folder}")
+        return
+    try:
+        left = clean_cache(folder)
+    except OSError as error:
+        typer.echo(f"articles: error: cannot remove the cache in {folder}: {error.strerror or error}", err=True)
+        raise typer.Exit(EXIT_WRITE_FAILED) from None
+    typer.echo(f"removed {folder}" if not left else f"removed the cache from {folder}; left there: {', '.join(left)}")
 
 
 def _cache_folder_of(given: Path | None) -> Path:
-    """--cache-dir, else $ARTICLES_CACHE_DIR, else the configuration's cache-dir, else .articles_cache here."""
-    if given is None and ENVIRONMENT_VARIABLE not in os.environ:
-        try:
-            found = find_config(Path.cwd())
-            config = read_config(found) if found is not None else None
-        except ConfigError as error:
-            _usage_error(str(error))
-        configured = config.table.get("cache-dir") if config is not None else None
-        if isinstance(configured, str):
-            return config.path.parent / configured if config is not None else Path(configured)
-    return cache_folder(given)
+    """--cache-dir, else $ARTICLES_CACHE_DIR, else the configuration's top-level cache-dir, else .articles_cache."""
+    if given is not None or os.environ.get(ENVIRONMENT_VARIABLE):
+        return cache_folder(given)
+    try:
+        found = find_config(Path.cwd())
+        config = read_config(found) if found is not None else None
+    except ConfigError as error:
+        _usage_error(str(error))
+    if config is None or "cache-dir" not in config.table:
+        return cache_folder(None)
+    configured = config.table["cache-dir"]
+    if not isinstance(configured, str):
+        _usage_error(f"{config.located('cache-dir')} must be a string, not {configured!r}")
+    return config.path.parent / configured
 
 
 def main() -> None:

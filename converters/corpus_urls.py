@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 from collections.abc import Sequence
 
@@ -23,9 +24,12 @@ from converters.reader import ReaderError, parse_article, read_stream
 
 
 class CorpusUrls:
-    def __init__(self, settings: CacheSettings, corpus: str, in_run: Sequence[str], limits: Limits) -> None:
-        """`in_run`: the run's paths, absolute; files at or under them are the run's own check's."""
-        self.settings, self.limits = settings, limits
+    def __init__(
+        self, settings: CacheSettings, corpus: str, in_run: Sequence[str], limits: Limits, temporary: str | None
+    ) -> None:
+        """`in_run`: the run's paths, absolute; files at or under them are the run's own check's.
+        `temporary`: a folder holding a cache made for this run alone, removed by close()."""
+        self.settings, self.limits, self.temporary = settings, limits, temporary
         self.corpus = os.path.abspath(corpus)
         self.in_run = tuple(path.rstrip(os.sep) for path in in_run)
         self.warning: str | None = None
@@ -59,6 +63,9 @@ class CorpusUrls:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+        if self.temporary is not None:
+            shutil.rmtree(self.temporary, ignore_errors=True)
+            self.temporary = None
 
     def _under(self, query: str, *arguments: str) -> tuple[str, tuple[str, ...]]:
         low, high = keys_under(self.settings, self.corpus)

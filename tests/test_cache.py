@@ -15,6 +15,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, NoReturn
@@ -344,7 +345,7 @@ def test_workers_fill_and_use_the_cache(tmp_path: Path, checks: list[str]) -> No
     cold = _run("validate", str(corpus), "--no-cache", "--jobs", "2")
     assert _run("validate", str(corpus), "--cache-dir", cache, "--jobs", "2") == cold
     info = _run("cache", "info", "--cache-dir", cache)
-    assert "700 files known" in info[1]
+    assert "700 entries" in info[1]
     _settle()
     checks.clear()
     assert _run("validate", str(corpus), "--cache-dir", cache, "--jobs", "1") == cold
@@ -376,7 +377,7 @@ def _database(cache: Path) -> Path:
     return database
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "pages"])
 def test_a_damaged_cache_is_one_warning_and_is_rebuilt(tmp_path: Path, damage: str) -> None:
     corpus = _corpus(tmp_path / "corpus", files=40)
     cache = tmp_path / "cache"
@@ -387,16 +388,22 @@ def test_a_damaged_cache_is_one_warning_and_is_rebuilt(tmp_path: Path, damage: s
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file, to damage it there
     if damage == "garbage":
         database.write_bytes(os.urandom(database.stat().st_size))
+    elif damage == "pages":  # the header intact, pages in the middle overwritten
+        with database.open("r+b") as stream:
+            stream.seek(4096)
+            stream.write(os.urandom(database.stat().st_size - 8192))
     else:
         with database.open("r+b") as stream:
             stream.truncate(database.stat().st_size // 2)
     code, stdout, stderr = _run("validate", str(corpus), "--cache-dir", str(cache))
     assert (code, stdout) == cold[:2]
     warnings = [line for line in stderr.splitlines() if line.startswith("articles: warning:")]
-    assert len(warnings) <= 1
+    assert len(warnings) == 1
     assert "Traceback" not in stderr
     _settle()
-    assert _run("validate", str(corpus), "--cache-dir", str(cache)) == cold  # rebuilt: no warning now
+    _run("validate", str(corpus), "--cache-dir", str(cache))  # rebuilt: no warning now
+    _settle()
+    assert _run("validate", str(corpus), "--cache-dir", str(cache)) == cold
 
 
 def test_a_cache_from_another_version_is_not_used(
@@ -413,12 +420,13 @@ def test_a_cache_from_another_version_is_not_used(
     assert len(list((cache / converters.cache.LAYOUT).glob("*.sqlite"))) == 2  # the other one, kept for a while
 
 
-def test_a_cache_that_cannot_be_written_is_a_warning_not_a_failure(open_tmp: Path) -> None:
+def test_a_cache_that_cannot_be_written_is_read_and_a_warning(open_tmp: Path) -> None:
     corpus = _corpus(open_tmp / "corpus")
     cache = open_tmp / "cache"
     _run("validate", str(corpus), "--cache-dir", str(cache))
     for folder, _, _ in os.walk(open_tmp / "corpus"):
         os.chmod(folder, 0o755)
+    shutil.copy(corpus / "000.md", corpus / "new.md")  # something to store, and a duplicate to report
     cold = _run("validate", str(corpus), "--no-cache")
 
     def as_nobody() -> list[Any]:  # the cache belongs to root: read-only to nobody
@@ -457,6 +465,32 @@ def test_a_folder_that_is_not_a_cache_is_left_alone(tmp_path: Path) -> None:
     assert (mine / "notes.txt").exists()
 
 
+def test_clean_removes_only_what_articles_put_there(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "corpus")
+    cache = tmp_path / "cache"
+    _run("validate", str(corpus), "--cache-dir", str(cache))
+    (cache / "notes.txt").write_text("mine", encoding="utf-8")
+    (cache / converters.cache.LAYOUT / "other.txt").write_text("mine", encoding="utf-8")
+    code, stdout, _ = _run("cache", "clean", "--cache-dir", str(cache))
+    assert code == 0
+    assert stdout == f"removed the cache from {cache}; left there: notes.txt, v1\n"
+    assert sorted(p.name for p in cache.rglob("*")) == [".gitignore", "CACHEDIR.TAG", "notes.txt", "other.txt", "v1"]
+
+
+def test_a_cache_that_cannot_be_removed_is_exit_3(open_tmp: Path) -> None:
+    corpus = _corpus(open_tmp / "corpus")
+    cache = open_tmp / "cache"
+    _run("validate", str(corpus), "--cache-dir", str(cache))
+
+    def as_nobody() -> list[Any]:
+        return list(_run("cache", "clean", "--cache-dir", str(cache)))
+
+    code, _, stderr = unprivileged(as_nobody)
+    assert code == 3
+    assert stderr.startswith(f"articles: error: cannot remove the cache in {cache}: Permission denied")
+    assert (cache / "CACHEDIR.TAG").exists()
+
+
 # -- the folder ------------------------------------------------------------------
 
 
@@ -477,7 +511,7 @@ def test_the_folder_is_tagged_ignored_and_removed_by_clean(tmp_path: Path, monke
     assert "corpus/000.md" in listed
     code, stdout, _ = _run("cache", "info")
     assert code == 0
-    assert "4 files known" in stdout
+    assert "4 entries" in stdout
     assert ".articles_cache" in stdout
     assert _run("cache", "clean")[:2] == (0, "removed .articles_cache\n")
     assert not cache.exists()
@@ -501,7 +535,7 @@ def test_the_configuration_can_turn_the_cache_off_and_move_it(tmp_path: Path, mo
     (tmp_path / "articles.toml").write_text('cache-dir = "build/articles-cache"\n', encoding="utf-8")
     assert _run("validate", "corpus")[0] == 0
     assert (tmp_path / "build" / "articles-cache" / "CACHEDIR.TAG").is_file()
-    assert "4 files known" in _run("cache", "info")[1]
+    assert "4 entries" in _run("cache", "info")[1]
     (tmp_path / "articles.toml").write_text("cache = false\n", encoding="utf-8")
     shutil.rmtree(tmp_path / "build")
     assert _run("validate", "corpus")[0] == 0
@@ -563,14 +597,17 @@ def test_a_full_run_with_corpus_is_a_full_run(hooked: Path) -> None:
     )
 
 
-def test_a_cold_cache_is_filled_first_and_no_cache_is_a_warning(hooked: Path) -> None:
-    code, stdout, stderr = _run("validate", "articles/new.md", "--corpus", "articles", "--cache-dir", "other-cache")
-    assert code == 1
-    assert "is also used by articles/004.md" in stdout
-    assert "articles: warning" not in stderr
-    code, _, stderr = _run("validate", "articles/new.md", "--corpus", "articles", "--no-cache")
-    assert code == 0
-    assert "--corpus articles looks webUrls up in the cache, and this run has none" in stderr
+@pytest.mark.parametrize("cache", [["--cache-dir", "other-cache"], ["--no-cache"]])
+def test_corpus_gives_the_same_answer_with_a_cold_cache_or_none(hooked: Path, cache: list[str]) -> None:
+    warm = _run("validate", "articles/new.md", "--corpus", "articles", "--cache-dir", "cache")
+    assert _run("validate", "articles/new.md", "--corpus", "articles", *cache) == warm
+    assert not list(Path(tempfile.gettempdir()).glob("articles-corpus-*"))  # the run's own cache is gone
+
+
+def test_a_corpus_that_is_not_there_is_a_usage_error(hooked: Path) -> None:
+    code, _, stderr = _run("validate", "articles/new.md", "--corpus", "nope")
+    assert code == 2
+    assert "--corpus nope: no such folder" in stderr
 
 
 def test_the_configuration_names_the_corpus(hooked: Path) -> None:
