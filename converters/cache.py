@@ -24,6 +24,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import struct
 import sys
@@ -53,11 +54,13 @@ UNUSED_DAYS = 14  # a run key's database unused for this long (another version, 
 PRUNE_WHEN_ENTRIES_OVER = 2.0
 PRUNE_SLACK = 1000  # and this many more: a small corpus never pays for it
 BUSY_TIMEOUT_MS = 10_000  # another run's transaction is short: waiting beats dropping the entries
+_TAG_MAKER = "created by articles."
 _TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
-    "# This file is a cache directory tag created by articles.\n"
+    f"# This file is a cache directory tag {_TAG_MAKER}\n"
     "# For information about cache directory tags, see https://bford.info/cachedir/\n"
 )
+_DATABASE = re.compile(r"[0-9a-f]{24}\.sqlite")  # a run key's database: the only files of ours in LAYOUT
 # The libraries whose versions can change a verdict or a record.
 _LIBRARIES = (
     "pyyaml",
@@ -76,7 +79,8 @@ CREATE TABLE IF NOT EXISTS files (
     ctime_ns INTEGER NOT NULL, mode INTEGER NOT NULL,
     digest BLOB NOT NULL,
     url TEXT, url_line INTEGER, url_column INTEGER,
-    checked_ns INTEGER NOT NULL
+    checked_ns INTEGER NOT NULL,
+    reusable INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, digest BLOB NOT NULL, record BLOB NOT NULL);
 """
@@ -95,7 +99,14 @@ class Stat(NamedTuple):
 
     @classmethod
     def of(cls, result: os.stat_result) -> Stat:
-        return cls(result.st_size, result.st_mtime_ns, result.st_ino, result.st_ctime_ns, result.st_mode)
+        # SQLite keeps signed 64-bit integers; some file systems (overlayfs, CIFS, FUSE) hand out larger inodes.
+        inode = result.st_ino - (1 << 64) if result.st_ino >= 1 << 63 else result.st_ino
+        return cls(result.st_size, result.st_mtime_ns, inode, result.st_ctime_ns, result.st_mode)
+
+    @property
+    def storable(self) -> bool:
+        """Times SQLite can keep: a file stamped after 2262 is never cached (its time would wrap round)."""
+        return min(self.mtime_ns, self.ctime_ns) >= -(1 << 63) and max(self.mtime_ns, self.ctime_ns) < 1 << 63
 
 
 class Entry(NamedTuple):
@@ -116,6 +127,9 @@ class Entry(NamedTuple):
     url_line: int | None
     url_column: int | None
     checked_ns: int  # when the run that stored it started
+    # 0 for a valid file with a warning: its verdict is not reused (the warning must be reported
+    # again), but its webUrl is known, for --corpus.
+    reusable: int
     record: bytes | None = None  # packed (pack_record); None where no export has read the file
 
     @classmethod
@@ -124,7 +138,8 @@ class Entry(NamedTuple):
     ) -> Entry:
         """The entry of a file just found valid."""
         line, column = result.url_position if result.url_position is not None else (None, None)
-        return cls(path, *stat, digest, result.url, line, column, checked_ns, record)
+        reusable = 0 if result.warnings else 1
+        return cls(path, *stat, digest, result.url, line, column, checked_ns, reusable, record)
 
     @property
     def url_position(self) -> Position | None:
@@ -135,7 +150,8 @@ class Entry(NamedTuple):
         )
 
     def trusted(self, stat: Stat) -> bool:
-        """The file is as it was when checked: the same stat tuple, and changed safely before that run."""
+        """The file is as it was when checked: the same stat tuple, and changed safely before that run.
+        (Whether its verdict can be reused is `reusable`'s to say.)"""
         return stat == self[1:6] and max(stat.mtime_ns, stat.ctime_ns) + RACY_MARGIN_NS < self.checked_ns
 
     def restated(self, stat: Stat, checked_ns: int) -> Entry:
@@ -237,21 +253,37 @@ def prepare(folder: Path, key: str, warnings: list[str], *, index_urls: bool = F
     return CacheSettings(str(database), started_ns, os.path.dirname(os.path.abspath(folder)))
 
 
-def _make_folder(folder: Path) -> None:
-    """The folder, with its CACHEDIR.TAG and a .gitignore of everything; never one that is not ours."""
-    tag = folder / "CACHEDIR.TAG"
+def is_ours(folder: Path) -> bool:
+    """A folder articles made its cache in: its CACHEDIR.TAG says so (another tool's tag is not ours)."""
     try:
-        if folder.is_dir() and not tag.is_file() and any(folder.iterdir()):
+        return _TAG_MAKER in (folder / "CACHEDIR.TAG").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
+def _make_folder(folder: Path) -> None:
+    """The folder, with its CACHEDIR.TAG and a .gitignore of everything; never one that is not ours.
+
+    The tag is written first, through a temporary file: a folder holding
+    only such temporary files is one that a run starting at the same moment
+    is making, and is taken as ours. Another tool's tag is not.
+    """
+    try:
+        if folder.is_dir() and not is_ours(folder) and any(not _our_name(p.name) for p in folder.iterdir()):
             raise CacheWarning(
-                f"{folder} is not a cache folder articles made (it has files and no CACHEDIR.TAG); "
-                "this run does not use it: choose another with --cache-dir"
+                f"{folder} is not a cache folder articles made (it has other files, and no CACHEDIR.TAG of "
+                "articles); this run does not use it: choose another with --cache-dir"
             )
         folder.mkdir(parents=True, exist_ok=True)
-        if not tag.is_file():
+        if not is_ours(folder):
+            _write_whole(folder / "CACHEDIR.TAG", _TAG)
             _write_whole(folder / ".gitignore", "# Made by articles: its cache is never committed.\n*\n")
-            _write_whole(tag, _TAG)
     except OSError as error:
         raise CacheWarning(f"cannot use the cache in {folder}: {_reason(error)}; this run does not use it") from error
+
+
+def _our_name(name: str) -> bool:
+    return name.startswith(".CACHEDIR.TAG.") and name.endswith(".tmp")
 
 
 def _write_whole(path: Path, text: str) -> None:
@@ -262,11 +294,24 @@ def _write_whole(path: Path, text: str) -> None:
 
 def _create_tables(database: Path, index_urls: bool) -> None:
     with contextlib.closing(connect(str(database))) as connection:
-        connection.execute("PRAGMA journal_mode=WAL")
+        _write_ahead(connection)
         connection.executescript(_TABLES)
         if index_urls:
             connection.execute("CREATE INDEX IF NOT EXISTS files_by_url ON files (url)")
         connection.execute("SELECT count(*) FROM (SELECT 1 FROM files LIMIT 1)").fetchone()
+
+
+def _write_ahead(connection: sqlite3.Connection) -> None:
+    """Put the database in WAL mode. Switching does not wait on another run's lock as statements do,
+    so two runs starting at once try again for a while."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def connect(database: str) -> sqlite3.Connection:
@@ -282,11 +327,19 @@ def remove_database(database: Path) -> None:
             os.unlink(f"{database}{suffix}")
 
 
+def _databases(folder: Path) -> list[Path]:
+    """The run keys' databases in a LAYOUT folder: only files named as articles names them."""
+    try:
+        return sorted(path for path in folder.iterdir() if _DATABASE.fullmatch(path.name))
+    except OSError:
+        return []
+
+
 def _remove_unused(databases: Path, keep: Path) -> None:
     """Other run keys' databases (other versions, schemas, limits) not used for UNUSED_DAYS."""
     old = time.time() - UNUSED_DAYS * 86400
     with contextlib.suppress(OSError):
-        for database in databases.glob("*.sqlite"):
+        for database in _databases(databases):
             if database != keep and _last_used(database) < old:
                 remove_database(database)
 
@@ -329,12 +382,12 @@ class FileCache:
         record = "r.record" if with_records else "NULL"
         join = "LEFT JOIN records r ON r.path = f.path AND r.digest = f.digest" if with_records else ""
         query = (
-            f"SELECT f.path, size, mtime_ns, inode, ctime_ns, mode, f.digest, url, url_line, url_column, checked_ns, "
-            f"{record} FROM files f {join} WHERE f.path IN ({marks})"
+            "SELECT f.path, size, mtime_ns, inode, ctime_ns, mode, f.digest, url, url_line, url_column, checked_ns, "
+            f"reusable, {record} FROM files f {join} WHERE f.path IN ({marks})"
         )
         try:
             rows = self._connection.execute(query, list(paths)).fetchall()
-        except sqlite3.Error as error:
+        except (sqlite3.Error, UnicodeEncodeError) as error:
             self._fail(error)
             return {}
         return {row[0]: Entry._make(row) for row in rows}
@@ -351,13 +404,13 @@ class FileCache:
         """Store entries, in one transaction."""
         if self._connection is None or not pending:
             return
-        files = [entry[:11] for entry in pending]
+        files = [entry[:12] for entry in pending]
         records = [(e.path, e.digest, e.record) for e in pending if e.record is not None]
         try:
             with _transaction(self._connection):
-                self._connection.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?)", files)
+                self._connection.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", files)
                 self._connection.executemany("INSERT OR REPLACE INTO records VALUES (?,?,?)", records)
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OverflowError, UnicodeEncodeError) as error:
             self._fail(error)
 
     def close(self) -> None:
@@ -365,11 +418,9 @@ class FileCache:
             self._connection.close()
             self._connection = None
 
-    def _fail(self, error: sqlite3.Error) -> None:
-        # OperationalError: locked, read-only, a full disk. Any other DatabaseError: the file is damaged.
-        self.corrupt = self.corrupt or (
-            isinstance(error, sqlite3.DatabaseError) and not isinstance(error, sqlite3.OperationalError)
-        )
+    def _fail(self, error: Exception) -> None:
+        # A DatabaseError itself (not OperationalError: locked, read-only, a full disk): the file is damaged.
+        self.corrupt = self.corrupt or type(error) is sqlite3.DatabaseError
         then = "; the next run starts it afresh" if self.corrupt else ""
         self.problem = (
             self.problem or f"the cache {self.settings.database} failed: {error}; the run went on without it{then}"
@@ -458,10 +509,10 @@ class CacheInfo:
 
 
 def cache_info(folder: Path) -> CacheInfo:
-    if not (folder / "CACHEDIR.TAG").is_file():
+    if not is_ours(folder):
         return CacheInfo(folder, False, 0, 0, 0, 0, 0)
     size = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
-    databases = sorted((folder / LAYOUT).glob("*.sqlite"))
+    databases = _databases(folder / LAYOUT)
     entries = records = unreadable = 0
     for database in databases:
         try:
@@ -480,7 +531,7 @@ def clean(folder: Path) -> list[str]:
     """
     databases = folder / LAYOUT
     if databases.is_dir():
-        for database in databases.glob("*.sqlite"):
+        for database in _databases(databases):
             remove_database(database)
         with contextlib.suppress(OSError):
             databases.rmdir()  # kept if someone else put files there
@@ -496,7 +547,10 @@ def clean(folder: Path) -> list[str]:
 
 def prune(settings: CacheSettings, roots: Sequence[str]) -> None:
     """Drop the entries of files under `roots` (absolute folders) that are gone, if they may be many."""
-    with contextlib.suppress(sqlite3.Error), contextlib.closing(connect(settings.database)) as connection:
+    with (
+        contextlib.suppress(sqlite3.Error, UnicodeEncodeError),
+        contextlib.closing(connect(settings.database)) as connection,
+    ):
         gone: list[str] = []
         for root in roots:
             rows = connection.execute("SELECT path FROM files WHERE path >= ? AND path < ?", keys_under(settings, root))

@@ -182,12 +182,14 @@ class CheckRun(Iterator[FileResult]):
             scheduler=options.scheduler,
         )
         errors = checked = 0
-        # Opened here, in this process; the workers, forked before or after, never use this connection.
-        writer = FileCache(options.cache) if options.cache is not None else None
+        # Opened once the first chunk is back, when the pool has forked its workers: SQLite's locks
+        # go wrong in a process forked while a connection was open, even for its own connections.
+        writer: FileCache | None = None
         corrupt = False
         try:
             for chunk in chunks:
-                if writer is not None:
+                if options.cache is not None:
+                    writer = writer or FileCache(options.cache)
                     corrupt = corrupt or chunk.cache_corrupt
                     writer.store(chunk.cache_entries)
                     for problem in (chunk.cache_problem, writer.problem):
@@ -210,6 +212,7 @@ class CheckRun(Iterator[FileResult]):
                 _prune_cache(options.cache, options.cache_roots, checked)
         finally:
             chunks.close()  # shuts the pool down now, not when the garbage collector gets to it
+            _close_process_cache()  # this process's reader, if the chunks ran here: no connection outlives a run
             if writer is not None:
                 writer.close()
                 if (corrupt or writer.corrupt) and options.cache is not None:
@@ -244,12 +247,17 @@ def check_paths(paths: Sequence[str], options: CheckOptions | None = None) -> Ch
     corpus = _corpus_urls(options, paths, warnings)
     left_out: list[str] = []
     sources = _sources(paths, options, left_out)
-    first = next(sources, None)
-    if first is None and left_out:
-        return CheckRun(None, sources, options, warnings, corpus)
-    if first is None:
+    try:
+        first = next(sources, None)
+    except BaseException:
         if corpus is not None:
             corpus.close()
+        raise
+    if first is None and corpus is not None:
+        corpus.close()  # nothing to look up: the run below never starts
+    if first is None and left_out:
+        return CheckRun(None, sources, options, warnings)
+    if first is None:
         looked_for = ", ".join(options.patterns)
         raise InputError(
             f"no articles found in {', '.join(paths)} "
@@ -290,17 +298,21 @@ def _corpus_urls(options: CheckOptions, paths: Sequence[str], warnings: list[str
 
     temporary = None
     settings = options.cache
-    if settings is None:
-        temporary = tempfile.mkdtemp(prefix="articles-corpus-")
-        key = run_key(load_schema(options.schema_path), options.limits)
-        try:
+    try:
+        if settings is None:
+            temporary = tempfile.mkdtemp(prefix="articles-corpus-")
+            key = run_key(load_schema(options.schema_path), options.limits)
             settings = prepare(Path(temporary) / "cache", key, warnings, index_urls=True)
-        except CacheWarning as warning:
+        _refresh(dataclasses.replace(options, cache=settings), options.corpus, warnings)
+    except BaseException as error:  # Ctrl-C too: the run's own cache holds the whole corpus
+        if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
-            raise InputError(f"--corpus {options.corpus}: {warning}") from warning
-    _refresh(dataclasses.replace(options, cache=settings), options.corpus, warnings)
-    in_run = [os.path.abspath(path) for path in paths if not is_uri(path) and path != STDIN]
-    return CorpusUrls(settings, options.corpus, in_run, options.limits, temporary)
+        if isinstance(error, CacheWarning):
+            raise InputError(f"--corpus {options.corpus}: {error}") from error
+        raise
+    in_run = [path for path in paths if not is_uri(path) and path != STDIN]
+    rules = (options.patterns, options.excludes)
+    return CorpusUrls(settings, options.corpus, in_run, rules, options.limits, temporary)
 
 
 def _refresh(options: CheckOptions, corpus: str, warnings: list[str]) -> None:
@@ -316,6 +328,7 @@ def _refresh(options: CheckOptions, corpus: str, warnings: list[str]) -> None:
         with contextlib.closing(check_paths([corpus], quiet)) as run:
             for _ in run.chunks():
                 pass
+            warnings.extend(warning for warning in run.warnings if warning not in warnings)
     except InputError as error:
         warnings.append(f"--corpus {corpus}: {error}")
 
@@ -416,6 +429,13 @@ def check_chunk(sources: list[Source]) -> CheckedChunk:
     return chunk
 
 
+def _close_process_cache() -> None:
+    global _file_cache
+    if _file_cache is not None and _file_cache[0] == os.getpid():
+        _file_cache[1].close()
+        _file_cache = None
+
+
 def _process_cache(settings: CacheSettings | None) -> FileCache | None:
     global _file_cache
     if settings is None:
@@ -473,7 +493,8 @@ def _checked(sources: Iterable[Source], cache: FileCache, keep_records: bool) ->
     """
     sources = list(sources)
     here = os.getcwd()  # once: os.path.abspath asks for it on every call
-    paths = {s: _key(s, here, cache.settings) for s in sources if isinstance(s, str) and _cacheable(s)}
+    keys = {s: _key(s, here, cache.settings) for s in sources if isinstance(s, str) and not is_uri(s)}
+    paths = {source: key for source, key in keys.items() if _storable(key)}
     entries = cache.entries(list(paths.values()), with_records=keep_records)
     for source in sources:
         if isinstance(source, str) and source in paths:
@@ -493,20 +514,20 @@ def _key(path: str, here: str, settings: CacheSettings) -> str:
 _UNCLEAN = re.compile(r"(^|/)\.\.?(/|$)|//")
 
 
-def _cacheable(path: str) -> bool:
-    if path.isascii():
-        return not is_uri(path)
+def _storable(key: str) -> bool:
+    if key.isascii():
+        return True
     try:
-        path.encode("utf-8")
+        key.encode("utf-8")
     except UnicodeEncodeError:  # a name that is not UTF-8 (surrogate escapes): SQLite cannot keep it
         return False
-    return not is_uri(path)
+    return True
 
 
 def _checked_file(name: str, key: str, entry: Entry | None, cache: FileCache, keep_record: bool) -> FileResult:
     assert _checker is not None
     validator, options = _checker
-    usable = entry is not None and (entry.record is not None or not keep_record)
+    usable = entry is not None and entry.reusable == 1 and (entry.record is not None or not keep_record)
     try:
         stat = Stat.of(os.stat(name))  # before reading: a change made after it shows up in the next run's stat
     except OSError:
@@ -519,12 +540,14 @@ def _checked_file(name: str, key: str, entry: Entry | None, cache: FileCache, ke
         return FileResult(name, errors=[_reader_finding(name, error)])
     digest = digest_of(data)
     if usable and entry is not None and entry.digest == digest:
-        cache.add(entry.restated(stat, cache.settings.started_ns))  # touched, or a fresh checkout
+        if stat.storable:
+            cache.add(entry.restated(stat, cache.settings.started_ns))  # touched, or a fresh checkout
         return entry.result(name, keep_record)
     result = check_bytes(name, data, validator, options)
-    if result.valid and not result.warnings:
-        record = pack_record(result.record) if keep_record and result.record is not None else None
-        if record is not None or not keep_record:
+    if result.valid and stat.storable:
+        wanted = keep_record and result.record is not None and not result.warnings
+        record = pack_record(result.record) if wanted and result.record is not None else None
+        if record is not None or not wanted:  # a record that cannot be kept exactly: no entry, for an export
             cache.add(Entry.of(key, stat, digest, result, cache.settings.started_ns, record))
     return result
 

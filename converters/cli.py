@@ -23,6 +23,7 @@ from converters import __version__
 from converters.cache import ENVIRONMENT_VARIABLE, cache_folder, cache_info
 from converters.cache import FOLDER as CACHE_FOLDER
 from converters.cache import clean as clean_cache
+from converters.cache import is_ours as is_cache_folder
 from converters.check import CheckOptions, IndexSpaceError, Summary, check_paths
 from converters.config import ConfigError, find_config, read_config, settings_for
 from converters.discover import DEFAULT_PATTERNS, InputError, Walk
@@ -916,7 +917,7 @@ def cache_info_command(cache_dir: CacheDir = None) -> None:
 def cache_clean_command(cache_dir: CacheDir = None) -> None:
     """Remove the cache folder (only what articles put in it); the next run checks every file again."""
     folder = _cache_folder_of(cache_dir)
-    if folder.exists() and not (folder / "CACHEDIR.TAG").is_file():
+    if folder.exists() and not is_cache_folder(folder):
         _usage_error(f"{folder} is not a cache folder articles made (no CACHEDIR.TAG): left as it is")
     if not folder.exists():
         typer.echo(f"no cache at {folder}")

@@ -189,6 +189,20 @@ class _WalkExcludes:
         return self.rules.match(relative) or self.rules.match(self.here + relative)
 
 
+def walk_finds(root: str, path: str, patterns: Sequence[str], excludes: Sequence[str]) -> bool:
+    """Whether walking `root` finds the file `path` under it, by the walk's rules: no hidden name on
+    the way, no --exclude matching the file or a folder on the way, and an --include matching it."""
+    relative = os.path.relpath(path, root)
+    parts = relative.split(os.sep)
+    if relative.startswith(os.pardir) or any(part.startswith(".") for part in parts):
+        return False
+    if excludes:
+        left_out = _WalkExcludes(root, excludes)
+        if any(left_out(os.path.join(root, *parts[: end + 1])) for end in range(len(parts))):
+            return False
+    return Patterns.of(patterns).match(parts[-1], relative)
+
+
 def _from_here(path: str) -> str:
     """A path as exclude patterns see it: relative to the current directory when it is inside it."""
     relative = os.path.relpath(os.path.abspath(path))

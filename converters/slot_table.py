@@ -75,11 +75,15 @@ class SlotTable:
         self._put(digest, value, empty_slot)
 
     def _leave_small(self) -> None:
+        """Into slots at most a third full, so that they neither grow at once nor outgrow the page
+        cache (2**20 slots for SMALL_ENTRIES), put in in slot order, so that each page is filled in turn."""
         small, self._small, self._used = self._small, None, 0
         assert small is not None
-        while self._slots < 4 * len(small):  # grown once, not step by step
-            self._slots *= 4
-        for digest, held in small.items():
+        while self._slots < 3 * len(small):
+            self._slots *= 2
+        mask = self._slots - 1
+        for digest in sorted(small, key=lambda digest: digest & mask):
+            held = small[digest]
             for value in held if isinstance(held, list) else [held]:
                 _, empty = self.lookup(digest)
                 self._put(digest, value, empty)

@@ -615,3 +615,98 @@ def test_the_configuration_names_the_corpus(hooked: Path) -> None:
     code, stdout, _ = _run("validate", "--force-exclude", "articles/new.md")  # as the pre-commit hook runs it
     assert code == 1
     assert "is also used by articles/004.md" in stdout
+
+
+def test_corpus_looks_only_at_what_a_walk_of_it_finds(hooked: Path) -> None:
+    """Entries of files outside the corpus, excluded from it, or the run's own file under another
+    name are not duplicates; a file with a warning (valid, never reused) is one."""
+    outside = hooked.parent.parent.parent / f"{hooked.parent.parent.name}-outside"
+    outside.mkdir()
+    shutil.copy(hooked, outside / "o.md")
+    drafts = hooked.parent / "drafts"
+    drafts.mkdir()
+    shutil.copy(hooked, drafts / "d.md")
+    assert _run("validate", str(outside), str(drafts), "--cache-dir", "cache")[0] == 1  # both cached, valid alone
+    (hooked.parent / "004.md").unlink()
+    code, stdout, _ = _run(
+        "validate", "--exclude", "drafts", "--corpus", ".", "articles/new.md", "--cache-dir", "cache"
+    )
+    assert (code, stdout.count("[unique]")) == (0, 0), stdout
+    linked = hooked.parent.parent / "linked"
+    linked.symlink_to(hooked.parent.parent)
+    code, stdout, _ = _run("validate", "--exclude", "drafts", "--corpus", str(linked / "articles"), "articles/new.md",
+                           "--cache-dir", "cache")  # fmt: skip
+    assert (code, stdout.count("[unique]")) == (0, 0), stdout
+    warned = (CASES / "valid" / "yaml11-scalars-warn.md").read_text(encoding="utf-8")
+    url = re.search(r"webUrl: (\S+)", warned)
+    assert url is not None
+    (hooked.parent / "warned.md").write_text(warned, encoding="utf-8")
+    text = hooked.read_text(encoding="utf-8")
+    hooked.write_text(re.sub(r'webUrl: "[^"]+"', f"webUrl: {url.group(1)}", text), encoding="utf-8")
+    code, stdout, _ = _run(
+        "validate", "--exclude", "drafts", "--corpus", "articles", "articles/new.md", "--cache-dir", "cache"
+    )
+    assert code == 1
+    assert "is also used by articles/warned.md:" in stdout
+
+
+def test_a_corpus_file_changed_since_is_located_where_it_is_now(hooked: Path) -> None:
+    other = hooked.parent / "004.md"
+    moved_down = other.read_text(encoding="utf-8").replace("---\n", "---\nnote: 017\nx: 1\n", 1)  # not cached again
+    other.write_text(moved_down, encoding="utf-8")
+    code, stdout, _ = _run("validate", "articles/new.md", "--corpus", "articles", "--cache-dir", "cache")
+    full = _run("validate", "articles", "--no-cache")[1]
+    assert code == 1
+    where = re.search(r"also used by (articles/004\.md:\d+)", stdout)
+    assert where is not None
+    assert where.group(1) in full
+
+
+def test_no_temporary_cache_is_left_behind(hooked: Path) -> None:
+    before = set(Path(tempfile.gettempdir()).glob("articles-corpus-*"))
+    assert _run("validate", "--no-cache", "--corpus", "articles", "nothing-here.md")[0] == 2
+    assert set(Path(tempfile.gettempdir()).glob("articles-corpus-*")) == before
+
+
+# -- odd files, odd folders --------------------------------------------------------
+
+
+def test_a_file_stamped_past_2262_is_checked_not_cached(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "corpus")
+    os.utime(corpus / "000.md", ns=(2**63 + 10**9, 2**63 + 10**9))
+    cold = _run("validate", str(corpus), "--no-cache")
+    assert _run("validate", str(corpus), "--cache-dir", str(tmp_path / "cache")) == cold
+    _settle()
+    assert _run("validate", str(corpus), "--cache-dir", str(tmp_path / "cache")) == cold
+
+
+def test_a_folder_whose_name_is_not_utf8_is_checked_not_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    odd = Path(os.fsdecode(bytes(tmp_path) + b"/d\xff"))
+    _corpus(odd)
+    monkeypatch.chdir(odd)
+    cold = _run("validate", ".", "--no-cache")
+    assert _run("validate", ".", "--cache-dir", str(tmp_path / "cache")) == cold
+    assert _run("validate", "000.md", "--cache-dir", str(tmp_path / "cache"))[0] == 0
+
+
+def test_many_cold_runs_at_once_all_use_the_cache(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "corpus", files=30)
+    command = [articles_script(), "validate", str(corpus), "--cache-dir", str(tmp_path / "fresh")]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    for run in runs:
+        _, stderr = run.communicate(timeout=120)
+        assert run.returncode == 0
+        assert "articles: warning" not in stderr
+
+
+def test_another_tools_tagged_folder_is_not_taken_for_ours(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "corpus")
+    target = tmp_path / "target"
+    (target / "v1").mkdir(parents=True)
+    (target / "CACHEDIR.TAG").write_text("Signature: 8a477f597d28d172789f06886806bc55\n# cargo\n", encoding="utf-8")
+    (target / "v1" / "results.sqlite").write_text("theirs", encoding="utf-8")
+    code, _, stderr = _run("validate", str(corpus), "--cache-dir", str(target))
+    assert code == 0
+    assert "is not a cache folder articles made" in stderr
+    assert _run("cache", "clean", "--cache-dir", str(target))[0] == 2
+    assert sorted(p.name for p in target.rglob("*")) == ["CACHEDIR.TAG", "results.sqlite", "v1"]
