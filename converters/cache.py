@@ -216,6 +216,7 @@ def run_key(schema: dict[str, Any], limits: Limits) -> str:
     identity = {
         "articles": __version__,
         "layout": LAYOUT,
+        "tables": _TABLES,  # a database made for other tables is another key's
         "python": sys.version,
         "libraries": {name: installed(name) for name in _LIBRARIES},
         # The schema is one document: the validator resolves no $ref outside it.
