@@ -2,8 +2,9 @@
 
 For each file found valid with no warning, the cache keeps its stat tuple,
 a digest of its bytes, its webUrl and where that is, and, once an export has
-read it, its record. Nothing else is kept: an invalid file is always checked
-again, so its messages and positions are current, as ruff does.
+read it, its record. A valid file with a warning is kept for its webUrl alone
+(for --corpus), and an invalid one not at all: both are always checked again,
+so their messages and positions are current, as ruff does.
 
 One SQLite database per run key (the versions, the schema, the limits: see
 run_key); any change to them starts afresh in a new database, and the old
@@ -203,7 +204,7 @@ def run_key(schema: dict[str, Any], limits: Limits) -> str:
     report, or how to write (the export formats' options) are not in it: the
     cache keeps per-file verdicts and records, which they do not change, and
     the records go through the writer afresh on every run. --strict is not
-    in it either: a file with a warning is never cached.
+    in it either: the verdict of a file with a warning is never reused.
     """
     from importlib.metadata import PackageNotFoundError, version
 

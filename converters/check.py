@@ -548,11 +548,14 @@ def _checked_file(name: str, key: str, entry: Entry | None, cache: FileCache, ke
             cache.add(entry.restated(stat, cache.settings.started_ns))  # touched, or a fresh checkout
         return entry.result(name, keep_record)
     result = check_bytes(name, data, validator, options)
-    if result.valid and stat.storable:
-        wanted = keep_record and result.record is not None and not result.warnings
-        record = pack_record(result.record) if wanted and result.record is not None else None
-        if record is not None or not wanted:  # a record that cannot be kept exactly: no entry, for an export
-            cache.add(Entry.of(key, stat, digest, result, cache.settings.started_ns, record))
+    if not result.valid or not stat.storable:
+        return result
+    record = None
+    if keep_record and not result.warnings:  # a file with a warning is kept for its webUrl alone
+        record = pack_record(result.record) if result.record is not None else None
+        if record is None:
+            return result  # a record that cannot be kept exactly: an export must read the file again
+    cache.add(Entry.of(key, stat, digest, result, cache.settings.started_ns, record))
     return result
 
 

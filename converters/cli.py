@@ -477,7 +477,8 @@ CacheDir = Annotated[
         metavar="DIR",
         envvar=ENVIRONMENT_VARIABLE,
         file_okay=False,
-        help=f"The cache folder (default: {CACHE_FOLDER} in the current directory).",
+        help=f"The cache folder (default: the configuration's cache-dir, else {CACHE_FOLDER} in the current "
+        "directory).",
     ),
 ]
 ShowProgress = Annotated[
@@ -895,10 +896,13 @@ app.add_typer(cache_app, short_help="Show or remove the cache of earlier runs.")
 
 
 @cache_app.command(
-    "info", cls=_Command, epilog=_examples("articles cache info", "articles cache info --cache-dir /tmp/c")
+    "info",
+    cls=_Command,
+    short_help="Where the cache is, how big, how many entries.",
+    epilog=_examples("articles cache info", "articles cache info --cache-dir build/articles-cache"),
 )
 def cache_info_command(cache_dir: CacheDir = None) -> None:
-    """Say where the cache folder is, how big it is, and how many files it knows."""
+    """Say where the cache folder is, how big it is, and how many entries (files) it holds."""
     folder = _cache_folder_of(cache_dir)
     info = cache_info(folder)
     if not info.exists:
