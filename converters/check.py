@@ -416,8 +416,13 @@ def check_chunk(sources: list[Source]) -> CheckedChunk:
     assert _checker is not None, "init_checker() first"
     options = _checker[1]
     cache = _process_cache(options.cache)
-    fetched = _fetched(sources, options.limits)  # taken one by one: fetching overlaps checking
-    results = _checked(fetched, cache, options.keep_records) if cache is not None else map(check_source, fetched)
+    if cache is None:
+        results: Iterable[FileResult] = map(check_source, _fetched(sources, options.limits))
+    else:
+        objects = _StoredObjects.of(sources, cache, options.keep_records)
+        to_fetch = [s for s in sources if not (isinstance(s, str) and s in objects.results)]
+        fetched = _fetched(to_fetch, options.limits)  # taken one by one: fetching overlaps checking
+        results = _checked(sources, fetched, cache, options.keep_records, objects)
     if options.encode is None:
         chunk = CheckedChunk(list(results))
     else:
@@ -483,23 +488,70 @@ def _encoded(results: Iterable[FileResult], encoder: Encoder) -> CheckedChunk:
     return CheckedChunk(checked, rows, encoder.encode_chunk(items))
 
 
-def _checked(sources: Iterable[Source], cache: FileCache, keep_records: bool) -> Iterator[FileResult]:
+def _checked(
+    sources: list[Source], fetched: Iterator[Source], cache: FileCache, keep_records: bool, objects: _StoredObjects
+) -> Iterator[FileResult]:
     """The sources' results, taking those of unchanged files from the cache and storing the new ones.
 
     A file whose stat tuple is as cached (and was not racy) is neither read
     nor checked; one whose stat changed is read, and if its bytes are as
-    cached, it is not checked. Only local files are cached.
+    cached, it is not checked. A stored object whose size and ETag are as
+    cached is not even fetched (`objects`). `fetched` yields the sources that
+    `objects` did not answer, in order, each object with its bytes.
     """
-    sources = list(sources)
     here = os.getcwd()  # once: os.path.abspath asks for it on every call
     keys = {s: _key(s, here, cache.settings) for s in sources if isinstance(s, str) and not is_uri(s)}
     paths = {source: key for source, key in keys.items() if _storable(key)}
     entries = cache.entries(list(paths.values()), with_records=keep_records)
     for source in sources:
-        if isinstance(source, str) and source in paths:
-            yield _checked_file(source, paths[source], entries.get(paths[source]), cache, keep_records)
+        if isinstance(source, str) and source in objects.results:
+            yield objects.results[source]
+            continue
+        item = next(fetched)
+        if isinstance(item, str) and item in paths:
+            yield _checked_file(item, paths[item], entries.get(paths[item]), cache, keep_records)
+        elif isinstance(item, tuple) and item[0] in objects.versions:
+            size, tag = objects.versions[item[0]]
+            result = check_source(item)
+            _remember(cache, item[0], Stat(size, 0, 0, 0, 0), tag.encode(), result, keep_records)
+            yield result
         else:
-            yield check_source(source)
+            yield check_source(item)
+
+
+@dataclass(slots=True)
+class _StoredObjects:
+    """A chunk's stored objects as one listing tells them: their size and ETag, and the results of
+    those the cache knows with that size and ETag, which need not be fetched."""
+
+    versions: dict[str, tuple[int, str]] = field(default_factory=dict)  # URI -> (size, ETag)
+    results: dict[str, FileResult] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, sources: list[Source], cache: FileCache, keep_records: bool) -> _StoredObjects:
+        uris = [source for source in sources if isinstance(source, str) and is_uri(source) and _storable(source)]
+        if not uris:
+            return cls()
+        from converters.storage import StorageError, Uri, store_for
+
+        objects = cls()
+        by_bucket: dict[tuple[str, str], list[tuple[str, Uri]]] = {}
+        for name in uris:
+            parsed = Uri.parse(name)
+            by_bucket.setdefault((parsed.scheme, parsed.bucket), []).append((name, parsed))
+        for named in by_bucket.values():
+            try:
+                versions = store_for(named[0][1]).versions([parsed for _, parsed in named])
+            except (StorageError, OSError):
+                continue  # fetched and checked, as without the cache
+            objects.versions.update({name: versions[uri.key] for name, uri in named if uri.key in versions})
+        entries = cache.entries(list(objects.versions), with_records=keep_records)
+        for name, (size, tag) in objects.versions.items():
+            entry = entries.get(name)
+            usable = entry is not None and entry.reusable == 1 and (entry.record is not None or not keep_records)
+            if usable and entry is not None and (entry.size, entry.digest) == (size, tag.encode()):
+                objects.results[name] = entry.result(name, keep_records)
+        return objects
 
 
 def _key(path: str, here: str, settings: CacheSettings) -> str:
@@ -548,15 +600,21 @@ def _checked_file(name: str, key: str, entry: Entry | None, cache: FileCache, ke
             cache.add(entry.restated(stat, cache.settings.started_ns))  # touched, or a fresh checkout
         return entry.result(name, keep_record)
     result = check_bytes(name, data, validator, options)
+    _remember(cache, key, stat, digest, result, keep_record)
+    return result
+
+
+def _remember(cache: FileCache, key: str, stat: Stat, digest: bytes, result: FileResult, keep_record: bool) -> None:
+    """An entry for a file (or object) just checked, if it is valid: `stat` and `digest` are what
+    the next run compares (for an object, its size and ETag)."""
     if not result.valid or not stat.storable:
-        return result
+        return
     record = None
     if keep_record and not result.warnings:  # a file with a warning is kept for its webUrl alone
         record = pack_record(result.record) if result.record is not None else None
         if record is None:
-            return result  # a record that cannot be kept exactly: an export must read the file again
+            return  # a record that cannot be kept exactly: an export must read the file again
     cache.add(Entry.of(key, stat, digest, result, cache.settings.started_ns, record))
-    return result
 
 
 def _fetched(sources: list[Source], limits: Limits) -> Iterator[Source]:

@@ -25,6 +25,7 @@ import pytest
 from conftest import CASES, SCHEMA_FILE, SEEDS, articles_script, many_articles, unprivileged
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from s3_server import Bucket
 from typer.testing import CliRunner
 
 import converters.cache
@@ -710,3 +711,33 @@ def test_another_tools_tagged_folder_is_not_taken_for_ours(tmp_path: Path) -> No
     assert "is not a cache folder articles made" in stderr
     assert _run("cache", "clean", "--cache-dir", str(target))[0] == 2
     assert sorted(p.name for p in target.rglob("*")) == ["CACHEDIR.TAG", "results.sqlite", "v1"]
+
+
+# -- objects in a bucket -----------------------------------------------------------
+
+
+def test_objects_are_cached_by_size_and_etag(bucket: Bucket, checks: list[str], tmp_path: Path) -> None:
+    """A warm run over a bucket fetches and checks only what changed; its report and output are the cold run's."""
+    corpus = _corpus(tmp_path / "corpus", files=300)  # enough for the worker pool
+    bucket.upload_folder(corpus, "corpus/")
+    cache = ("--cache-dir", str(tmp_path / "cache"), "--jobs", "1")  # one process: `checks` sees every check
+
+    def runs() -> tuple[tuple[int, str, str], tuple[int, str, str]]:
+        cold = _run("export", bucket.uri("corpus/"), "-o", str(tmp_path / "cold.jsonl"), "--overwrite", "--no-cache")
+        checks.clear()
+        warm = _run("export", bucket.uri("corpus/"), "-o", str(tmp_path / "warm.jsonl"), "--overwrite", *cache)
+        assert (tmp_path / "warm.jsonl").read_bytes() == (tmp_path / "cold.jsonl").read_bytes()
+        return warm, cold
+
+    _run("export", bucket.uri("corpus/"), "-o", str(tmp_path / "fill.jsonl"), *cache)
+    warm, cold = runs()
+    assert warm[0] == cold[0] == 0
+    assert checks == []  # every object as cached: none fetched, none checked
+    edited = (corpus / "001.md").read_bytes().replace(b"title:", b"title: x", 1)
+    bucket.put("corpus/001.md", edited)
+    same_size = (corpus / "002.md").read_bytes().replace(b"Sindh", b"Sindy", 1)  # the same size, another ETag
+    bucket.put("corpus/002.md", same_size)
+    bucket.put("corpus/new.md", (corpus / "003.md").read_bytes())  # a duplicate webUrl
+    warm, cold = runs()
+    assert sorted(checks) == ["001.md", "002.md", "new.md"]
+    assert (warm[0], warm[1]) == (cold[0], cold[1])

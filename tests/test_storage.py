@@ -343,7 +343,7 @@ def test_two_exports_to_one_prefix_at_once_leave_one_whole(bucket: Bucket, tmp_p
 
 
 def test_a_sigkill_while_writing_to_a_bucket_leaves_the_old_output_or_the_whole_new_one(
-    bucket: Bucket, tmp_path: Path
+    bucket: Bucket, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import os
     import random
@@ -355,6 +355,9 @@ def test_a_sigkill_while_writing_to_a_bucket_leaves_the_old_output_or_the_whole_
 
     many_articles(tmp_path / "old", 200, host="old")
     many_articles(tmp_path / "new", 1500, host="new")
+    # A killed run cannot remove its temporary upload files: they go here, not to the machine's /tmp.
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
     single = [articles_script(), "export", "-o", bucket.uri("out/a.jsonl"), "--isolated"]
     dataset = [articles_script(), "export", "-o", bucket.uri("ds/"), "--partition-by", "category", "--isolated"]
     for command in (single, dataset):

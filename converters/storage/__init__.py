@@ -107,6 +107,14 @@ class Store(Protocol):
         """Every key under a prefix, at any depth."""
         ...
 
+    def versions(self, uris: Sequence[Uri]) -> dict[str, tuple[int, str]]:
+        """The size and ETag of each object (by key) that one listing of the keys' range finds.
+
+        One LIST answers for up to 1,000 objects, where a GET or a HEAD answers
+        for one: the cache asks this of a chunk, and fetches only what changed.
+        """
+        ...
+
     def read_tagged(self, uri: Uri) -> tuple[bytes, str] | None:
         """An object and its ETag, or None when there is no such object."""
         ...

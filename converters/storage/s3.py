@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import os
 import urllib.parse
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -176,6 +177,24 @@ class S3Store:
         with _explained(prefix):
             for page in pages:
                 yield from (item["Key"] for item in page.get("Contents", ()))
+
+    def versions(self, uris: Sequence[Uri]) -> dict[str, tuple[int, str]]:
+        keys = sorted({uri.key for uri in uris})
+        wanted, found = set(keys), {}
+        common = os.path.commonprefix([keys[0], keys[-1]])  # noqa: RUF071 - characters, cut back to a folder below
+        prefix = common[: common.rfind("/") + 1]
+        # Listing starts after the first key less its last character: at it, or a few keys before.
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=uris[0].bucket, Prefix=prefix, StartAfter=keys[0][:-1]
+        )
+        with _explained(uris[0]):
+            for page in pages:
+                for item in page.get("Contents", ()):
+                    if item["Key"] in wanted:
+                        found[item["Key"]] = (item["Size"], item["ETag"])
+                    if item["Key"] >= keys[-1]:
+                        return found
+        return found
 
     def read_tagged(self, uri: Uri) -> tuple[bytes, str] | None:
         try:
