@@ -60,7 +60,7 @@ def main() -> None:
                 if path.is_file():
                     path.read_bytes()
             out = Path(work)
-            quiet = ("--no-progress", "--isolated")
+            quiet = ("--no-progress", "--isolated", "--no-cache")  # every turn checks every file
             commands = {
                 "validate, --jobs 2": articles("validate", str(corpus), "--jobs", "2", *quiet),
                 "validate, cluster": articles("validate", str(corpus), "--scheduler", address, *quiet),

@@ -105,7 +105,7 @@ def _upload(corpus: Path, endpoint: str, bucket: str) -> None:
 
 
 def _commands(corpus: Path, out: Path) -> dict[str, list[str]]:
-    bucket, quiet = "s3://bench/corpus/", ("--no-progress", "--isolated")
+    bucket, quiet = "s3://bench/corpus/", ("--no-progress", "--isolated", "--no-cache")  # every turn fetches all
     return {
         "validate, disk": articles("validate", str(corpus), *quiet),
         "validate, bucket": articles("validate", bucket, *quiet),
