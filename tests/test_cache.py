@@ -496,7 +496,7 @@ def test_a_cache_that_cannot_be_removed_is_exit_3(open_tmp: Path) -> None:
 
 
 def test_the_folder_is_tagged_ignored_and_removed_by_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    corpus = _corpus(tmp_path / "corpus")
+    _corpus(tmp_path / "corpus")
     monkeypatch.delenv("ARTICLES_CACHE_DIR")
     monkeypatch.chdir(tmp_path)
     assert _run("validate", "corpus")[0] == 0
@@ -517,7 +517,6 @@ def test_the_folder_is_tagged_ignored_and_removed_by_clean(tmp_path: Path, monke
     assert _run("cache", "clean")[:2] == (0, "removed .articles_cache\n")
     assert not cache.exists()
     assert _run("cache", "info")[1] == "no cache at .articles_cache\n"
-    del corpus
 
 
 def test_no_cache_writes_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
