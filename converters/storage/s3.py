@@ -183,9 +183,13 @@ class S3Store:
         wanted, found = set(keys), {}
         common = os.path.commonprefix([keys[0], keys[-1]])  # noqa: RUF071 - characters, cut back to a folder below
         prefix = common[: common.rfind("/") + 1]
-        # Listing starts after the first key less its last character: at it, or a few keys before.
+        # Listing starts after the first key less its last character: at it, or a few keys before. A
+        # chunk's keys are mostly neighbours, so pages of twice their number end soon after the last one.
         pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=uris[0].bucket, Prefix=prefix, StartAfter=keys[0][:-1]
+            Bucket=uris[0].bucket,
+            Prefix=prefix,
+            StartAfter=keys[0][:-1],
+            PaginationConfig={"PageSize": min(1000, 2 * len(keys) + 16)},
         )
         with _explained(uris[0]):
             for page in pages:
