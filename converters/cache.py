@@ -150,6 +150,11 @@ class Entry(NamedTuple):
             else None
         )
 
+    def stands_in(self, keep_record: bool) -> bool:
+        """Whether this entry can stand in for a check, if its file is unchanged: a reusable verdict,
+        and the record too when the run keeps records."""
+        return self.reusable == 1 and (self.record is not None or not keep_record)
+
     def trusted(self, stat: Stat) -> bool:
         """The file is as it was when checked: the same stat tuple, and changed safely before that run.
         (Whether its verdict can be reused is `reusable`'s to say.)"""

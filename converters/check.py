@@ -548,9 +548,9 @@ class _StoredObjects:
         entries = cache.entries(list(objects.versions), with_records=keep_records)
         for name, (size, tag) in objects.versions.items():
             entry = entries.get(name)
-            usable = entry is not None and entry.reusable == 1 and (entry.record is not None or not keep_records)
-            if usable and entry is not None and (entry.size, entry.digest) == (size, tag.encode()):
-                objects.results[name] = entry.result(name, keep_records)
+            if entry is None or (entry.size, entry.digest) != (size, tag.encode()) or not entry.stands_in(keep_records):
+                continue  # fetched and checked
+            objects.results[name] = entry.result(name, keep_records)
         return objects
 
 
@@ -583,19 +583,20 @@ def _storable(key: str) -> bool:
 def _checked_file(name: str, key: str, entry: Entry | None, cache: FileCache, keep_record: bool) -> FileResult:
     assert _checker is not None
     validator, options = _checker
-    usable = entry is not None and entry.reusable == 1 and (entry.record is not None or not keep_record)
+    if entry is not None and not entry.stands_in(keep_record):
+        entry = None  # known, but its verdict or record cannot be reused: checked, and stored again
     try:
         stat = Stat.of(os.stat(name))  # before reading: a change made after it shows up in the next run's stat
     except OSError:
         return check_source(name)  # gone, or not a file: reported as the reference path reports it
-    if usable and entry is not None and entry.trusted(stat):
+    if entry is not None and entry.trusted(stat):
         return entry.result(name, keep_record)
     try:
         data = read_file(name, options.limits)
     except ReaderError as error:
         return FileResult(name, errors=[_reader_finding(name, error)])
     digest = digest_of(data)
-    if usable and entry is not None and entry.digest == digest:
+    if entry is not None and entry.digest == digest:
         if stat.storable:
             cache.add(entry.restated(stat, cache.settings.started_ns))  # touched, or a fresh checkout
         return entry.result(name, keep_record)
