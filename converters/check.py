@@ -269,11 +269,8 @@ def _with_cache(options: CheckOptions, paths: Sequence[str], warnings: list[str]
     """The options with the run's cache database, when there is to be one and it can be used."""
     if options.cache_dir is None or options.scheduler is not None:
         return options  # a cluster's workers do not share this machine's disk
-    from converters.cache import prepare, run_key
-
     try:
-        key = run_key(load_schema(options.schema_path), options.limits)
-        settings = prepare(Path(options.cache_dir), key, warnings, index_urls=options.corpus is not None)
+        settings = _prepared(Path(options.cache_dir), options, warnings, index_urls=options.corpus is not None)
     except CacheWarning as warning:
         warnings.append(str(warning))
         return options
@@ -292,7 +289,6 @@ def _corpus_urls(options: CheckOptions, paths: Sequence[str], warnings: list[str
         return None
     if not os.path.isdir(options.corpus):
         raise InputError(f"--corpus {options.corpus}: no such folder")
-    from converters.cache import prepare, run_key
     from converters.corpus_urls import CorpusUrls
 
     temporary = None
@@ -300,8 +296,7 @@ def _corpus_urls(options: CheckOptions, paths: Sequence[str], warnings: list[str
     try:
         if settings is None:
             temporary = tempfile.mkdtemp(prefix="articles-corpus-")
-            key = run_key(load_schema(options.schema_path), options.limits)
-            settings = prepare(Path(temporary) / "cache", key, warnings, index_urls=True)
+            settings = _prepared(Path(temporary) / "cache", options, warnings, index_urls=True)
         _refresh(dataclasses.replace(options, cache=settings), options.corpus, warnings)
     except BaseException as error:  # Ctrl-C too: the run's own cache holds the whole corpus
         if temporary is not None:
@@ -314,6 +309,14 @@ def _corpus_urls(options: CheckOptions, paths: Sequence[str], warnings: list[str
     return CorpusUrls(settings, options.corpus, in_run, rules, options.limits, temporary)
 
 
+def _prepared(folder: Path, options: CheckOptions, warnings: list[str], *, index_urls: bool) -> CacheSettings:
+    """The cache in `folder` made ready for this run's key; CacheWarning when it cannot be used."""
+    from converters.cache import prepare, run_key
+
+    key = run_key(load_schema(options.schema_path), options.limits)
+    return prepare(folder, key, warnings, index_urls=index_urls)
+
+
 def _refresh(options: CheckOptions, corpus: str, warnings: list[str]) -> None:
     """Bring the cache up to date with the corpus: a run over it that reports nothing.
 
@@ -322,7 +325,15 @@ def _refresh(options: CheckOptions, corpus: str, warnings: list[str]) -> None:
     so that their webUrls are known too. Invalid files are never cached, so a
     webUrl shared with one is not found: the full run in CI finds it.
     """
-    quiet = dataclasses.replace(options, corpus=None, allow_duplicate_urls=True, max_errors=None, force_exclude=False)
+    quiet = dataclasses.replace(
+        options,
+        corpus=None,
+        cache_dir=None,  # the run's cache as it is (options.cache): made ready once, not again for this run
+        cache_roots=(os.path.abspath(corpus),),
+        allow_duplicate_urls=True,
+        max_errors=None,
+        force_exclude=False,
+    )
     try:
         with contextlib.closing(check_paths([corpus], quiet)) as run:
             for _ in run.chunks():
