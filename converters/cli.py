@@ -901,9 +901,9 @@ app.add_typer(cache_app, short_help="Show or remove the cache of earlier runs.")
     short_help="Where the cache is, how big, how many entries.",
     epilog=_examples("articles cache info", "articles cache info --cache-dir build/articles-cache"),
 )
-def cache_info_command(cache_dir: CacheDir = None) -> None:
+def cache_info_command(cache_dir: CacheDir = None, config: ConfigFile = None, isolated: Isolated = False) -> None:
     """Say where the cache folder is, how big it is, and how many entries (files) it holds."""
-    folder = _cache_folder_of(cache_dir)
+    folder = cache_folder(cache_dir)
     info = cache_info(folder)
     if not info.exists:
         typer.echo(f"no cache at {folder}")
@@ -918,9 +918,9 @@ def cache_info_command(cache_dir: CacheDir = None) -> None:
 @cache_app.command(
     "clean", cls=_Command, short_help="Remove the cache folder.", epilog=_examples("articles cache clean")
 )
-def cache_clean_command(cache_dir: CacheDir = None) -> None:
+def cache_clean_command(cache_dir: CacheDir = None, config: ConfigFile = None, isolated: Isolated = False) -> None:
     """Remove the cache folder (only what articles put in it); the next run checks every file again."""
-    folder = _cache_folder_of(cache_dir)
+    folder = cache_folder(cache_dir)
     if folder.exists() and not is_cache_folder(folder):
         _usage_error(f"{folder} is not a cache folder articles made (no CACHEDIR.TAG): left as it is")
     if not folder.exists():
@@ -932,23 +932,6 @@ def cache_clean_command(cache_dir: CacheDir = None) -> None:
         typer.echo(f"articles: error: cannot remove the cache in {folder}: {error.strerror or error}", err=True)
         raise typer.Exit(EXIT_WRITE_FAILED) from None
     typer.echo(f"removed {folder}" if not left else f"removed the cache from {folder}; left there: {', '.join(left)}")
-
-
-def _cache_folder_of(given: Path | None) -> Path:
-    """--cache-dir, else $ARTICLES_CACHE_DIR, else the configuration's top-level cache-dir, else .articles_cache."""
-    if given is not None or os.environ.get(ENVIRONMENT_VARIABLE):
-        return cache_folder(given)
-    try:
-        found = find_config(Path.cwd())
-        config = read_config(found) if found is not None else None
-    except ConfigError as error:
-        _usage_error(str(error))
-    if config is None or "cache-dir" not in config.table:
-        return cache_folder(None)
-    configured = config.table["cache-dir"]
-    if not isinstance(configured, str):
-        _usage_error(f"{config.located('cache-dir')} must be a string, not {configured!r}")
-    return config.path.parent / configured
 
 
 def main() -> None:
