@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from converters.cache import CacheSettings, Entry, Stat, connect, digest_of, keys_under
-from converters.discover import walk_finds
+from converters.discover import from_here, walk_finds
 from converters.findings import FileResult, Position
 from converters.limits import Limits
 from converters.reader import ReaderError, parse_article, read_stream
@@ -65,7 +65,7 @@ class CorpusUrls:
                 continue
             url, position = self._url_now(path, entry)
             if url == result.url:
-                found.append((_shown(path), position))
+                found.append((from_here(path), position))
         return found
 
     def close(self) -> None:
@@ -124,9 +124,3 @@ class CorpusUrls:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
-
-
-def _shown(path: str) -> str:
-    """A path as a user would name it: relative to the current directory when it is under it."""
-    relative = os.path.relpath(path)
-    return path if relative.startswith(os.pardir) else relative

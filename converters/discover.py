@@ -49,7 +49,7 @@ def find_article_files(
     for root in _distinct_roots([canonical.get(path, path) for path in paths]):
         if root in objects:
             yield from _stored_files(root, objects[root], patterns, excludes, skipped, force_exclude=force_exclude)
-        elif root != STDIN and force_exclude and is_excluded(_from_here(root), excludes, through_folders=True):
+        elif root != STDIN and force_exclude and is_excluded(from_here(root), excludes, through_folders=True):
             skipped.append(root)
         elif root == STDIN or not os.path.isdir(root):
             yield root
@@ -181,7 +181,7 @@ class _WalkExcludes:
     def __init__(self, root: str, excludes: Sequence[str]) -> None:
         self.rules = ExcludeRules.of(excludes)
         self.prefix = len(os.path.join(root, ""))
-        here = _from_here(root)
+        here = from_here(root)
         self.here = "" if here == "." else here + "/"
 
     def __call__(self, path: str) -> bool:
@@ -203,8 +203,9 @@ def walk_finds(root: str, path: str, patterns: Sequence[str], excludes: Sequence
     return Patterns.of(patterns).match(parts[-1], relative)
 
 
-def _from_here(path: str) -> str:
-    """A path as exclude patterns see it: relative to the current directory when it is inside it."""
+def from_here(path: str) -> str:
+    """A path as exclude patterns see it, and as a user names it: relative to the current directory when it
+    is inside it, else absolute."""
     relative = os.path.relpath(os.path.abspath(path))
     if relative == ".." or relative.startswith(".." + os.sep):
         return os.path.abspath(path).replace(os.sep, "/")
