@@ -47,8 +47,7 @@ class SlotTable:
     def lookup(self, digest: int) -> tuple[list[int], int]:
         """The values stored under `digest` (two keys can share one), and the empty slot after them."""
         if self._small is not None:
-            held = self._small.get(digest, _NONE)
-            return (held if isinstance(held, list) else [held]), -1
+            return _values(self._small.get(digest, _NONE)), -1
         found: list[int] = []
         mask = self._slots - 1
         slot = digest & mask
@@ -67,7 +66,7 @@ class SlotTable:
         """Put an entry in the empty slot that `lookup(digest)` has just returned."""
         if self._small is not None:
             held = self._small.get(digest)
-            self._small[digest] = value if held is None else [*(held if isinstance(held, list) else [held]), value]
+            self._small[digest] = value if held is None else [*_values(held), value]
             self._used += 1
             if self._used > self.SMALL_ENTRIES:
                 self._leave_small()
@@ -83,8 +82,7 @@ class SlotTable:
             self._slots *= 2
         mask = self._slots - 1
         for digest in sorted(small, key=lambda digest: digest & mask):
-            held = small[digest]
-            for value in held if isinstance(held, list) else [held]:
+            for value in _values(small[digest]):
                 _, empty = self.lookup(digest)
                 self._put(digest, value, empty)
 
@@ -152,3 +150,8 @@ class SlotTable:
 def _read_page(file: BinaryIO, number: int) -> bytes:
     file.seek(number * _PAGE_BYTES)
     return file.read(_PAGE_BYTES)
+
+
+def _values(held: int | list[int]) -> list[int]:
+    """What the dict holds for a digest, as a list: one value alone, or the list of those sharing it."""
+    return held if isinstance(held, list) else [held]
