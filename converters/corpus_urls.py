@@ -19,10 +19,11 @@ import sqlite3
 from collections.abc import Sequence
 
 from converters.cache import CacheSettings, Entry, Stat, connect, digest_of, keys_under
+from converters.check import read_file
 from converters.discover import from_here, walk_finds
 from converters.findings import FileResult, Position
 from converters.limits import Limits
-from converters.reader import ReaderError, parse_article, read_stream
+from converters.reader import ReaderError, parse_article
 
 
 class CorpusUrls:
@@ -107,8 +108,7 @@ class CorpusUrls:
         try:
             if entry.trusted(Stat.of(os.stat(path))):
                 return entry.url, entry.url_position
-            with open(path, "rb") as stream:
-                data = read_stream(stream, self.limits)
+            data = read_file(path, self.limits)
         except (OSError, ReaderError):
             return None, None  # gone, or unreadable: nothing to compare with
         if digest_of(data) == entry.digest:
