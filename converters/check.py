@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import itertools
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ import time
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from converters.cache import (
     CacheSettings,
@@ -44,7 +45,6 @@ from converters.slot_table import SlotTable
 from converters.validate import ArticleValidator
 
 if TYPE_CHECKING:  # the writers' side of the interface; a run that only validates never imports them
-    from converters.corpus_urls import CorpusUrls
     from converters.writers.base import Encoder
 
 STDIN_NAME = "<stdin>"
@@ -104,6 +104,24 @@ class Summary:
         return time.monotonic() - self.started
 
 
+class OtherFiles(Protocol):
+    """The webUrls of files that are not part of the run, and that a duplicate of theirs in it must see:
+    the rest of the corpus for a pre-commit hook (corpus_urls), the unchanged files of a load (load.ledger)."""
+
+    warning: str | None  # why the look-up could not be done, once the run is over
+
+    def others(self, result: FileResult) -> list[tuple[str, Position | None]]:
+        """Files outside the run that come before `result` and have its webUrl: (name, position)."""
+        ...
+
+    def late(self) -> list[FileResult]:
+        """Once the run is checked: files outside it that come after a file of the run with their
+        webUrl, which makes them the duplicates. They are reported after the run's own files."""
+        ...
+
+    def close(self) -> None: ...
+
+
 @dataclass(slots=True)
 class CheckedChunk:
     """The results of consecutive documents, and what `CheckOptions.encode` made of their records.
@@ -146,7 +164,7 @@ class CheckRun(Iterator[FileResult]):
         rest: Iterator[Source],
         options: CheckOptions,
         warnings: list[str] | None = None,
-        corpus: CorpusUrls | None = None,
+        corpus: OtherFiles | None = None,
     ) -> None:
         """`first` is None for a run with nothing to check."""
         self.stopped = False
@@ -186,7 +204,7 @@ class CheckRun(Iterator[FileResult]):
         writer: FileCache | None = None
         corrupt = False
         try:
-            for chunk in chunks:
+            for chunk in itertools.chain(chunks, self._late()):
                 if options.cache is not None:
                     writer = writer or FileCache(options.cache)
                     corrupt = corrupt or chunk.cache_corrupt
@@ -223,16 +241,33 @@ class CheckRun(Iterator[FileResult]):
                 if self._corpus.warning is not None and self._corpus.warning not in self.warnings:
                     self.warnings.append(self._corpus.warning)
 
+    def _late(self) -> Iterator[CheckedChunk]:
+        """A chunk of the files outside the run that its files make duplicates: checked against the run's
+        webUrls with the rest, once the run's own chunks are done (chain() asks for them only then)."""
+        late = self._corpus.late() if self._corpus is not None else []
+        if late:
+            yield CheckedChunk(late)
+
     @staticmethod
-    def _check_against_corpus(result: FileResult, urls: UrlIndex, corpus: CorpusUrls) -> None:
+    def _check_against_corpus(result: FileResult, urls: UrlIndex, corpus: OtherFiles) -> None:
         if any(error.keyword == "unique" for error in result.errors):
             return  # a duplicate within the run already: one error says it
         for other, position in corpus.others(result)[:1]:
             urls.report(result, other, position)
 
 
-def check_paths(paths: Sequence[str], options: CheckOptions | None = None) -> CheckRun:
+def check_paths(
+    paths: Sequence[str],
+    options: CheckOptions | None = None,
+    *,
+    files: Sequence[str] | None = None,
+    others: OtherFiles | None = None,
+) -> CheckRun:
     """Check every article file under `paths`, yielding results in path order.
+
+    `files`: the files to check, as a walk of `paths` found them (a load's
+    changed files), in place of walking `paths`. `others`: webUrls of files
+    outside the run, for the duplicate check (in place of --corpus's).
 
     Raises InputError (before yielding anything) when a path does not exist or
     no article file is found, and SchemaError when the schema is unusable.
@@ -243,9 +278,9 @@ def check_paths(paths: Sequence[str], options: CheckOptions | None = None) -> Ch
     init_checker(options)  # a bad schema fails here, once, not in every worker
     warnings: list[str] = []
     options = _with_cache(options, paths, warnings)
-    corpus = _corpus_urls(options, paths, warnings)
+    corpus = others or _corpus_urls(options, paths, warnings)
     left_out: list[str] = []
-    sources = _sources(paths, options, left_out)
+    sources = _sources(paths, options, left_out, files)
     try:
         first = next(sources, None)
     except BaseException:
@@ -278,7 +313,7 @@ def _with_cache(options: CheckOptions, paths: Sequence[str], warnings: list[str]
     return dataclasses.replace(options, cache=settings, cache_roots=roots)
 
 
-def _corpus_urls(options: CheckOptions, paths: Sequence[str], warnings: list[str]) -> CorpusUrls | None:
+def _corpus_urls(options: CheckOptions, paths: Sequence[str], warnings: list[str]) -> OtherFiles | None:
     """What --corpus looks webUrls up in: the run's cache, or, for a run without one, a cache of its own.
 
     Without the cache (--no-cache, or one that cannot be used) the answer is
@@ -360,9 +395,14 @@ def _prepend(first: Source, rest: Iterator[Source]) -> Iterator[Source]:
     yield from rest
 
 
-def _sources(paths: Sequence[str], options: CheckOptions, left_out: list[str]) -> Iterator[Source]:
+def _sources(
+    paths: Sequence[str], options: CheckOptions, left_out: list[str], files: Sequence[str] | None
+) -> Iterator[Source]:
     layout: Field | None = None  # needed only to read data files back
-    found = find_article_files(paths, options.patterns, options.excludes, left_out, force_exclude=options.force_exclude)
+    found: Iterable[str] = files if files is not None else ()
+    if files is None:
+        rules = (options.patterns, options.excludes)
+        found = find_article_files(paths, *rules, left_out, force_exclude=options.force_exclude)
     for path in found:
         if path == STDIN:
             # One byte over the limit is enough for check_bytes to report the size.

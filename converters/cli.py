@@ -31,7 +31,7 @@ from converters.export import OnInvalid, export_summary_line, human_size
 from converters.export import export as run_export
 from converters.layout import LayoutError
 from converters.limits import DEFAULT_MAX_FILE_SIZE, Limits, parse_size
-from converters.load import LoadError, load_summary_line
+from converters.load import MODES, LoadConflict, LoadError, LoadOptions, Mode, SchemaChangeError, load_summary_line
 from converters.load import load as run_load
 from converters.output import OutputError
 from converters.report import REPORTERS
@@ -216,7 +216,7 @@ def _failed(display: Display, error: Exception) -> NoReturn:
 
 
 _EXPORT_USAGE_ERRORS = (InputError, SchemaError, OutputError, WriterError, LayoutError)
-_LOAD_USAGE_ERRORS = (InputError, SchemaError, OutputError, LayoutError, LoadError)
+_LOAD_USAGE_ERRORS = (InputError, SchemaError, OutputError, LayoutError, LoadError, SchemaChangeError)
 
 
 @contextlib.contextmanager
@@ -756,9 +756,10 @@ def export(
 
 @app.command(
     cls=_Command,
-    short_help="Upsert valid articles into a DuckDB or PostgreSQL table.",
+    short_help="Load valid articles into a DuckDB, SQLite or PostgreSQL table, reading only what changed.",
     epilog=_examples(
-        "articles load corpus/ --into warehouse.duckdb",
+        "articles load corpus/ --into warehouse.duckdb --prune",
+        "articles load corpus/ --into warehouse.sqlite",
         "articles load corpus/ --into postgresql://user@host/db --table raw.articles",
     ),
 )
@@ -766,11 +767,49 @@ def load(
     paths: Paths,
     into: Annotated[
         str,
-        typer.Option("--into", metavar="TARGET", help="A DuckDB database file (warehouse.duckdb) or postgresql://..."),
+        typer.Option(
+            "--into",
+            metavar="TARGET",
+            help="A DuckDB file (warehouse.duckdb), an SQLite file (warehouse.sqlite, sqlite:///PATH) or "
+            "postgresql://...",
+        ),
     ],
     table: Annotated[
-        str, typer.Option("--table", metavar="NAME", help="The table to create or upsert into (schema.table works).")
+        str, typer.Option("--table", metavar="NAME", help="The table to create or load into (schema.table works).")
     ] = DEFAULT_TABLE,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            metavar="MODE",
+            callback=_one_of(MODES),
+            help="merge: upsert by webUrl, reading only new and changed files; append: insert, refusing webUrls "
+            "the table has; replace: rebuild the table from every file.",
+        ),
+    ] = "merge",
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune", help="With merge: delete the rows of files that were loaded from PATH and are gone since."
+        ),
+    ] = False,
+    on_schema_change: Annotated[
+        str,
+        typer.Option(
+            "--on-schema-change",
+            metavar="WHAT",
+            callback=_one_of(("evolve", "fail")),
+            help="evolve: add the columns of new optional properties; fail: stop instead.",
+        ),
+    ] = "evolve",
+    ledger: Annotated[
+        str | None,
+        typer.Option(
+            "--ledger",
+            metavar="NAME",
+            help="The table of files loaded, beside the data (default: _articles_files in the table's schema).",
+        ),
+    ] = None,
     schema: SchemaOption = None,
     jobs: Jobs = None,
     include: Include = None,
@@ -793,7 +832,8 @@ def load(
     config: ConfigFile = None,
     isolated: Isolated = False,
 ) -> None:
-    """Load valid articles into a warehouse table, upserting by webUrl, in one transaction."""
+    """Load valid articles into a warehouse table by webUrl, reading only the files that changed since the
+    last load, in one transaction."""
     check = _check_options(
         schema=schema,
         jobs=jobs,
@@ -807,6 +847,7 @@ def load(
         strict=strict,
         scheduler=scheduler,
     )
+    options = LoadOptions(table, _mode(mode), prune, "fail" if on_schema_change == "fail" else "evolve", ledger)
     choice = ReportChoice(report, output_file, quiet, statistics, _use_color(color) and sys.stderr.isatty())
     display = _display(choice, sys.stderr, check, overwrite=overwrite, paths=paths, progress=progress)
     # Staging the rows failed (a full temporary disk): the table was not touched.
@@ -814,17 +855,24 @@ def load(
         contextlib.closing(display),
         _failures_reported(display, _LOAD_USAGE_ERRORS, "; nothing was loaded", "cannot stage the rows"),
     ):
-        outcome = run_load(
-            paths,
-            into,
-            table=table,
-            check=check,
-            on_invalid=_on_invalid(on_invalid),
-            rejects=rejects,
-            on_result=display.show,
-            overwrite=overwrite,
-        )
+        try:
+            outcome = run_load(
+                paths,
+                into,
+                options=options,
+                check=check,
+                on_invalid=_on_invalid(on_invalid),
+                rejects=rejects,
+                on_result=display.show,
+                overwrite=overwrite,
+            )
+        except LoadConflict as error:
+            _write_failed(display, f"{error}; nothing was loaded")
         _finish(display, outcome.export.checked, load_summary_line(outcome, into, table), outcome.committed)
+
+
+def _mode(choice: str) -> Mode:
+    return "append" if choice == "append" else "replace" if choice == "replace" else "merge"
 
 
 @app.command(

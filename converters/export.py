@@ -15,7 +15,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from converters.check import STDIN_NAME, CheckOptions, Summary, check_paths, read_file, record_text
+from converters.check import (
+    STDIN_NAME,
+    CheckOptions,
+    CheckRun,
+    OtherFiles,
+    Summary,
+    check_paths,
+    read_file,
+    record_text,
+)
 from converters.findings import FileResult
 from converters.inputs import input_format
 from converters.layout import record_layout
@@ -54,6 +63,8 @@ def export(
     rejects: str | None = None,
     on_result: Callable[[FileResult], None] | None = None,
     overwrite: bool = False,
+    files: Sequence[str] | None = None,
+    others: OtherFiles | None = None,
 ) -> ExportSummary:
     """Export every valid article under `paths` to `target` in `format_name`.
 
@@ -63,15 +74,13 @@ def export(
     writes nothing either way. An output replaces an existing file or
     directory only when that is empty or an earlier output, unless `overwrite`.
     Raises OutputError, WriterError, InputError and SchemaError for usage
-    problems, before reading or writing anything.
+    problems, before reading or writing anything. `files` and `others` are
+    check_paths's.
     """
     check, options = check or CheckOptions(), options or ExportOptions()
     writer_class = WRITERS[format_name].load().variant(options)
     writer_class.check_options(options)
-    if on_invalid == "skip" and rejects is None:
-        raise OutputError("--on-invalid skip needs --rejects FILE, so that no rejected document is lost")
-    if on_invalid == "fail" and rejects is not None:
-        raise OutputError("--rejects FILE goes with --on-invalid skip: under fail, an invalid file stops the run")
+    check_rejects(on_invalid, rejects)
     refuse_inputs_as_outputs([target, rejects], paths)
     if writer_class.writes_directory(options):
         refuse_outputs_inside(target, [rejects])
@@ -95,7 +104,10 @@ def export(
             writer = writer_class(destination, info, options)
             finished = False
             try:
-                _run(paths, check, writer, summary, on_invalid, rejected, on_result)
+                # Closed here, in this thread, whatever happens: left to the garbage collector, the pool's
+                # shutdown may run on the pool's own thread and fail.
+                with contextlib.closing(check_paths(paths, check, files=files, others=others)) as run:
+                    _run(run, writer, summary, on_invalid, rejected, on_result)
                 if (summary.checked.invalid and on_invalid == "fail") or summary.checked.stopped:
                     return summary  # leaving the block discards the output
                 writer.close()
@@ -108,6 +120,20 @@ def export(
             output.commit()
             summary.size, summary.committed = output.size, True
     return summary
+
+
+def check_rejects(on_invalid: OnInvalid, rejects: str | None) -> None:
+    """OutputError unless --rejects and --on-invalid go together."""
+    if on_invalid == "skip" and rejects is None:
+        raise OutputError("--on-invalid skip needs --rejects FILE, so that no rejected document is lost")
+    if on_invalid == "fail" and rejects is not None:
+        raise OutputError("--rejects FILE goes with --on-invalid skip: under fail, an invalid file stops the run")
+
+
+def write_no_rejects(rejects: str, overwrite: bool) -> None:
+    """An empty rejects file, for a run that read nothing (a load of an unchanged corpus)."""
+    with _Rejects(rejects, 0, overwrite) as rejected:
+        rejected.commit()
 
 
 def export_summary_line(summary: ExportSummary, target: str) -> str:
@@ -146,32 +172,28 @@ def human_size(size: int) -> str:
 
 
 def _run(
-    paths: Sequence[str],
-    check: CheckOptions,
+    run: CheckRun,
     writer: Writer,
     summary: ExportSummary,
     on_invalid: OnInvalid,
     rejected: _Rejects,
     on_result: Callable[[FileResult], None] | None,
 ) -> None:
-    # Closed here, in this thread, whatever happens: left to the garbage collector, the pool's
-    # shutdown may run on the pool's own thread and fail.
-    with contextlib.closing(check_paths(paths, check)) as run:
-        for chunk in run.chunks():
-            for result in chunk.results:
-                summary.checked.add(result)
-                if on_result is not None:
-                    on_result(result)
-                if not result.valid and on_invalid == "skip":
-                    rejected.add(result)
-                    summary.rejected += 1
-            if run.stopped or (summary.checked.invalid and on_invalid == "fail"):
-                continue  # nothing will be written: only keep reporting errors
-            keep = [row.valid for row in chunk.rows]  # a row turns invalid when its webUrl was seen before
-            if any(keep):
-                summary.written += writer.write_encoded(chunk.encoded, keep)
-        summary.checked.stopped = run.stopped
-        summary.checked.notices = run.warnings
+    for chunk in run.chunks():
+        for result in chunk.results:
+            summary.checked.add(result)
+            if on_result is not None:
+                on_result(result)
+            if not result.valid and on_invalid == "skip":
+                rejected.add(result)
+                summary.rejected += 1
+        if run.stopped or (summary.checked.invalid and on_invalid == "fail"):
+            continue  # nothing will be written: only keep reporting errors
+        keep = [row.valid for row in chunk.rows]  # a row turns invalid when its webUrl was seen before
+        if any(keep):
+            summary.written += writer.write_encoded(chunk.encoded, keep)
+    summary.checked.stopped = run.stopped
+    summary.checked.notices = run.warnings
 
 
 class _Rejects:
@@ -225,4 +247,13 @@ def _reread(file: str, max_size: int) -> bytes | None:
         return None
 
 
-__all__ = ["ExportOptions", "ExportSummary", "OutputError", "WriterError", "export", "export_summary_line"]
+__all__ = [
+    "ExportOptions",
+    "ExportSummary",
+    "OutputError",
+    "WriterError",
+    "check_rejects",
+    "export",
+    "export_summary_line",
+    "write_no_rejects",
+]

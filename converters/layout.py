@@ -49,6 +49,12 @@ def article_layout(schema: dict[str, Any]) -> Field:
     return root
 
 
+def required_fields(schema: dict[str, Any]) -> frozenset[str]:
+    """The top-level properties every record must have."""
+    required = _resolve(schema, schema).get("required", [])
+    return frozenset(name for name in required if isinstance(name, str)) if isinstance(required, list) else frozenset()
+
+
 def record_layout(schema: dict[str, Any]) -> Field:
     """article_layout(), but a schema that leaves the record untyped (`{"type": "object"}`, or no
     `type`) gives an object with no properties: its records can still be exported as JSON."""

@@ -27,7 +27,7 @@ SCHEMA_FILE = REPO / "schemas" / "article.schema.json"
 SEEDS = sorted(EXAMPLES.glob("*.txt"))
 
 # Real servers: an S3-compatible one and a bucket per test (`s3_endpoint`, `bucket`), a Dask cluster (`dask_cluster`).
-pytest_plugins = ["s3_server", "dask_cluster"]
+pytest_plugins = ["s3_server", "dask_cluster", "load_targets"]
 
 RunCli = Callable[..., Result]
 RunProcess = Callable[..., subprocess.CompletedProcess[str]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,23 @@ def test_the_duckdb_ddl_runs_and_takes_the_parquet_file_as_is(run_cli: RunCli, e
     file = connection.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(exported)]).fetchall()
     assert [(row[0], row[1]) for row in table] == [(row[0], row[1]) for row in file]
     assert connection.execute("SELECT count(*) FROM articles").fetchone() == (len(list(CORPUS.iterdir())),)
+
+
+def test_the_sqlite_ddl_runs_and_a_load_makes_that_table(run_cli: RunCli, tmp_path: Path) -> None:
+    made = sqlite3.connect(":memory:")
+    made.executescript(_schema(run_cli, "--format", "sql", "--dialect", "sqlite"))
+    warehouse = tmp_path / "w.sqlite"
+    assert run_cli("load", str(CORPUS), "--into", str(warehouse)).exit_code == 0
+    loaded = sqlite3.connect(warehouse)
+    columns = "SELECT name, type, pk FROM pragma_table_info('articles')"
+    assert loaded.execute(columns).fetchall() == made.execute(columns).fetchall()
+    assert loaded.execute("SELECT count(*) FROM articles").fetchone() == (len(list(CORPUS.iterdir())),)
+
+
+def test_sqlite_has_no_schemas(run_cli: RunCli) -> None:
+    result = run_cli("schema", "--format", "sql", "--dialect", "sqlite", "--table", "raw.articles")
+    assert result.exit_code == 2
+    assert "SQLite has no schemas" in result.stderr
 
 
 def test_sql_table_names_are_quoted_and_a_qualified_one_creates_its_schema(run_cli: RunCli) -> None:

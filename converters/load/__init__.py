@@ -1,21 +1,25 @@
-"""Paths -> a warehouse table, idempotently: `articles load PATH... --into TARGET`.
+"""Paths -> a warehouse table that follows the corpus: `articles load PATH... --into TARGET`.
 
-The valid articles are first exported to a temporary Parquet file, with the
-same validation, rejects and `--on-invalid` rules as `articles export`; only
-when that succeeds is the database touched, and then in one transaction:
+1. The target is described: the table's columns against the schema's
+   (converters/load/evolution.py), and its file ledger (ledger.py).
+2. The corpus is listed and compared with the ledger: only files that are
+   new or changed are read (`--mode replace`: every file).
+3. Those are checked and exported to a temporary Parquet file, with the same
+   validation, rejects and `--on-invalid` rules as `articles export`; their
+   webUrls are checked against the unchanged files' too.
+4. Only when that succeeds is the table written, in one transaction
+   (sql_target.py): rows of webUrls no longer in the corpus deleted, the rows
+   read upserted by webUrl, the ledger updated.
 
-1. create the table from the schema's DDL, if it does not exist;
-2. stage the Parquet file in a temporary table;
-3. upsert by webUrl: new keys are inserted, changed rows replaced, equal rows
-   left alone (so re-running a load changes nothing, and counts say so).
-
-A failure or a crash before the commit leaves the table as it was.
+A failure or a crash before the commit leaves the table and ledger as they were.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +27,13 @@ from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from converters.check import CheckOptions
-from converters.export import ExportSummary, OnInvalid, export
+from converters.export import ExportSummary, OnInvalid, check_rejects, export, write_no_rejects
 from converters.findings import FileResult
-from converters.layout import KEY_FIELD, Field, article_layout
+from converters.layout import KEY_FIELD, Field, article_layout, required_fields
+from converters.load.errors import LoadConflict, LoadError
+from converters.load.evolution import Column, OnSchemaChange, SchemaChangeError
+from converters.load.ledger import LEDGER_TABLE, LedgerUrls, ledger_rules, plan_load
+from converters.load.sql_target import Applied, Change, Mode, TableState
 from converters.output import refuse_inputs_as_outputs
 from converters.registry import import_named
 from converters.report.base import plural
@@ -33,53 +41,76 @@ from converters.schema import load_schema
 from converters.tables import DEFAULT_TABLE
 from converters.tables.sql import table_parts
 
-
-class LoadError(Exception):
-    """The target cannot be loaded: a missing driver, a bad address, a table that does not fit."""
+MODES: tuple[Mode, ...] = ("merge", "append", "replace")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Counts:
     inserted: int = 0
     updated: int = 0
-    unchanged: int = 0
+    unchanged: int = 0  # read, and equal to the row the table had
+    deleted: int = 0
+    skipped: int = 0  # unchanged files, not read
 
 
-class Loader(Protocol):
-    def __call__(self, target: str, staged: Path, table: str, layout: Field) -> Counts: ...
+class Target(Protocol):
+    """One load's database (sql_target.SqlTarget is every SQL engine's)."""
+
+    def describe(self) -> TableState: ...
+
+    def planned_columns(
+        self, state: TableState, required: frozenset[str], on_change: OnSchemaChange
+    ) -> list[Column]: ...
+
+    def apply(self, change: Change) -> Applied: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Backend:
     name: str
-    extra: str  # the pip extra that installs its driver
-    location: str  # "module:function"
+    extra: str | None  # the pip extra that installs its driver; None: the standard library has it
+    location: str  # "module:class", taking (target, table, ledger table, layout)
     local: bool  # the target is a file on this machine
 
-    def load(self) -> Loader:
-        loader: Loader = import_named(self.location)
-        return loader
+    def target(self, target: str, table: str, ledger: str, layout: Field) -> Target:
+        kind: Callable[[str, str, str, Field], Target] = import_named(self.location)
+        return kind(target, table, ledger, layout)
 
 
 BACKENDS: dict[str, Backend] = {
-    "duckdb": Backend("duckdb", "duckdb", "converters.load.duckdb:load_parquet", local=True),
-    "postgres": Backend("postgres", "postgres", "converters.load.postgres:load_parquet", local=False),
+    "duckdb": Backend("duckdb", "duckdb", "converters.load.duckdb:DuckDbTarget", local=True),
+    "postgres": Backend("postgres", "postgres", "converters.load.postgres:PostgresTarget", local=False),
+    "sqlite": Backend("sqlite", None, "converters.load.sqlite:SqliteTarget", local=True),
 }
 # How a target names its kind. `.db` is not here: SQLite and DuckDB both use it.
 _DUCKDB_SUFFIXES = (".duckdb", ".ddb")
+_SQLITE_SUFFIXES = (".sqlite", ".sqlite3")
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+_SQLITE_SCHEME = "sqlite:///"
 
 
 def backend_for(target: str) -> Backend:
-    """`postgresql://...` is PostgreSQL, `NAME.duckdb` a DuckDB database file; LoadError for anything else."""
+    """`postgresql://...` is PostgreSQL, `NAME.duckdb` a DuckDB file, `NAME.sqlite` or `sqlite:///PATH` an
+    SQLite file; LoadError for anything else."""
     if target.startswith(_POSTGRES_SCHEMES):
         return BACKENDS["postgres"]
-    if target.lower().endswith(_DUCKDB_SUFFIXES) and "://" not in target:
+    if target.startswith(_SQLITE_SCHEME) and len(target) > len(_SQLITE_SCHEME):
+        return BACKENDS["sqlite"]
+    if "://" not in target and target.lower().endswith(_SQLITE_SUFFIXES):
+        return BACKENDS["sqlite"]
+    if "://" not in target and target.lower().endswith(_DUCKDB_SUFFIXES):
         return BACKENDS["duckdb"]
     raise LoadError(
         f"cannot tell what kind of database {target!r} is: give a DuckDB file ending in "
-        f"{' or '.join(_DUCKDB_SUFFIXES)}, or a postgresql:// URL"
+        f"{' or '.join(_DUCKDB_SUFFIXES)}, an SQLite file ending in {' or '.join(_SQLITE_SUFFIXES)} "
+        f"(or {_SQLITE_SCHEME}PATH), or a postgresql:// URL"
     )
+
+
+def default_ledger(table: str) -> str:
+    """The ledger beside the table: `raw.articles` -> `raw._articles_files`."""
+    parts = table_parts(table)
+    return ".".join([*parts[:-1], LEDGER_TABLE])
 
 
 @dataclass(slots=True)
@@ -87,60 +118,102 @@ class LoadSummary:
     export: ExportSummary = field(default_factory=ExportSummary)
     counts: Counts = field(default_factory=Counts)
     committed: bool = False
+    read: int = 0  # files read: new or changed (every file, with --mode replace)
+    started: float = field(default_factory=time.monotonic)
 
     @property
     def seconds(self) -> float:
-        return self.export.seconds  # staging starts the run, and the time runs on through the upsert
+        return time.monotonic() - self.started
+
+
+@dataclass(frozen=True, slots=True)
+class LoadOptions:
+    table: str = DEFAULT_TABLE
+    mode: Mode = "merge"
+    prune: bool = False  # merge: delete the rows of files the ledger knows under the paths, and that are gone
+    on_schema_change: OnSchemaChange = "evolve"
+    ledger: str | None = None  # None: default_ledger(table)
 
 
 def load(
     paths: Sequence[str],
     target: str,
     *,
-    table: str = DEFAULT_TABLE,
+    options: LoadOptions | None = None,
     check: CheckOptions | None = None,
     on_invalid: OnInvalid = "fail",
     rejects: str | None = None,
     on_result: Callable[[FileResult], None] | None = None,
     overwrite: bool = False,
 ) -> LoadSummary:
-    """Load every valid article under `paths` into `table` at `target`. Raises LoadError,
-    and what `export` raises, for usage problems; the table is untouched unless committed."""
-    check = check or CheckOptions()
+    """Load every valid article under `paths` into the table at `target`. Raises LoadError,
+    SchemaChangeError, LoadConflict, and what `export` raises; the table is untouched unless committed."""
+    summary = LoadSummary()
+    options, check = options or LoadOptions(), check or CheckOptions()
     if check.allow_duplicate_urls:
         raise LoadError(f"a load is keyed by {KEY_FIELD}: duplicates cannot be allowed")
+    if options.prune and options.mode != "merge":
+        raise LoadError(f"--prune goes with --mode merge: {options.mode} never keeps rows of files that are gone")
+    check_rejects(on_invalid, rejects)
     backend = backend_for(target)
-    table_parts(table)  # a name that is not NAME or SCHEMA.NAME: refused before anything is read
-    refuse_inputs_as_outputs([target] if backend.local else [], paths)
+    database = _target(backend, target, options, check)
+    refuse_inputs_as_outputs([_local_file(target)] if backend.local else [], paths)
+    refuse_inputs_as_outputs([rejects], paths)  # export would, but the target is read first
+    state = database.describe()  # and closed again before the checks fork their workers
+    replace = options.mode == "replace"
+    schema = load_schema(check.schema_path)
+    added = [] if replace else database.planned_columns(state, required_fields(schema), options.on_schema_change)
+    entries = [] if replace else state.entries
+    rules = ledger_rules(schema, check)
+    plan = plan_load(paths, check, entries, rules=rules, prune=options.prune, started_ns=time.time_ns())
+    summary.read, summary.counts.skipped = len(plan.read), plan.skipped
+    loaded: list[tuple[str, str]] = []
+
+    def taken(result: FileResult) -> None:
+        if on_result is not None:
+            on_result(result)
+        if result.valid and result.url is not None:
+            loaded.append((result.file, result.url))
+
+    with tempfile.TemporaryDirectory(prefix="articles-load-") as folder:
+        staged = Path(folder) / "staged.parquet"
+        if plan.read:
+            files = [file.name for file in plan.read]
+            summary.export = export(
+                paths, os.fspath(staged), "parquet", check=check, on_invalid=on_invalid, rejects=rejects,
+                on_result=taken, overwrite=overwrite, files=files, others=LedgerUrls(plan),
+            )  # fmt: skip
+            if not summary.export.committed:
+                return summary
+        elif rejects is not None:
+            write_no_rejects(rejects, overwrite)
+        change = Change(
+            options.mode,
+            staged if plan.read else None,
+            plan.entries(loaded, uuid.uuid4().hex),
+            plan.forget,
+            added,
+            state.ledger_version,
+        )
+        applied = database.apply(change)
+    summary.counts = Counts(applied.inserted, applied.updated, applied.unchanged, applied.deleted, plan.skipped)
+    summary.committed = True
+    return summary
+
+
+def _target(backend: Backend, target: str, options: LoadOptions, check: CheckOptions) -> Target:
+    ledger = options.ledger or default_ledger(options.table)
     try:
-        loader = backend.load()
+        return backend.target(target, options.table, ledger, article_layout(load_schema(check.schema_path)))
     except ImportError as error:
         raise LoadError(
             f"the {backend.name} driver is not installed: pip install 'articles[{backend.extra}]' "
             f"(from a checkout: pip install '.[{backend.extra}]'); {error}"
         ) from error
-    layout = article_layout(load_schema(check.schema_path))
-    summary = LoadSummary()
-    with tempfile.TemporaryDirectory(prefix="articles-load-") as folder:
-        staged = Path(folder) / "staged.parquet"
-        summary.export = export(
-            paths, os.fspath(staged), "parquet", check=check, on_invalid=on_invalid, rejects=rejects,
-            on_result=on_result, overwrite=overwrite,
-        )  # fmt: skip
-        if not summary.export.committed:
-            return summary
-        summary.counts = loader(target, staged, table, layout)
-        summary.committed = True
-    return summary
 
 
-def check_columns(table: str, found: list[str], expected: list[str]) -> None:
-    """An existing table made by hand, or by an older schema, must be migrated first: say so, plainly."""
-    if found != expected:
-        raise LoadError(
-            f"table {table} has the columns {', '.join(found)}, but the schema has "
-            f"{', '.join(expected)}: migrate the table, or load into another --table"
-        )
+def _local_file(target: str) -> str:
+    return target.removeprefix(_SQLITE_SCHEME)
 
 
 def shown_target(target: str) -> str:
@@ -161,9 +234,22 @@ def load_summary_line(summary: LoadSummary, target: str, table: str) -> str:
     counts = summary.counts
     return (
         f"loaded {table} in {target}: {counts.inserted:,} inserted, {counts.updated:,} updated, "
-        f"{counts.unchanged:,} unchanged, {summary.export.rejected:,} rejected; "
-        f"{plural(checked.checked, 'file')} in {summary.seconds:.2f} s"
+        f"{counts.unchanged:,} unchanged, {counts.deleted:,} deleted, {counts.skipped:,} skipped, "
+        f"{summary.export.rejected:,} rejected; {plural(summary.read, 'file')} read in {summary.seconds:.2f} s"
     )
 
 
-__all__ = ["BACKENDS", "Counts", "LoadError", "LoadSummary", "backend_for", "load", "load_summary_line"]
+__all__ = [
+    "BACKENDS",
+    "MODES",
+    "Counts",
+    "LoadConflict",
+    "LoadError",
+    "LoadOptions",
+    "LoadSummary",
+    "Mode",
+    "SchemaChangeError",
+    "backend_for",
+    "load",
+    "load_summary_line",
+]

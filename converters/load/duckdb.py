@@ -1,59 +1,92 @@
-"""Load a staged Parquet file into a DuckDB database file, in one transaction."""
+"""A load into a DuckDB database file: the staged Parquet file is read by DuckDB itself, types and all."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pyarrow as pa
 
-from converters.layout import KEY_FIELD, Field
-from converters.load import Counts, LoadError, check_columns
-from converters.tables.sql import DIALECTS, create_table, qualified_name
+from converters.load import LoadError
+from converters.load.evolution import Column
+from converters.load.sql_target import SqlTarget
+from converters.tables.sql import DIALECTS, table_parts
 
-DIALECT = DIALECTS["duckdb"]
-
-
-def load_parquet(target: str, staged: Path, table: str, layout: Field) -> Counts:
-    try:
-        connection = duckdb.connect(target)
-    except duckdb.Error as error:
-        raise LoadError(f"cannot open DuckDB database {target}: {error}") from error
-    try:
-        return _upsert(connection, staged, table, layout)
-    except duckdb.Error as error:
-        raise LoadError(f"cannot load into {target}: {error}; the table is unchanged") from error
-    finally:
-        connection.close()
+_ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64()}
 
 
-def _upsert(connection: duckdb.DuckDBPyConnection, staged: Path, table: str, layout: Field) -> Counts:
-    name, key = qualified_name(table, DIALECT), DIALECT.identifier(KEY_FIELD)
-    connection.begin()
-    try:
-        connection.execute(create_table(layout, table, DIALECT))
-        check_columns(table, connection.table(table).columns, [f.name for f in layout.children])
-        connection.execute("CREATE TEMP TABLE staged AS SELECT * FROM read_parquet(?)", [os.fspath(staged)])
-        staged_rows = _count(connection, "SELECT count(*) FROM staged")
-        # A row compared whole (`s IS DISTINCT FROM t`): the two tables have the same columns.
-        connection.execute(
-            f"CREATE TEMP TABLE changed AS SELECT s.{key} FROM staged s JOIN {name} t USING ({key}) "
-            "WHERE s IS DISTINCT FROM t"
+class DuckDbTarget(SqlTarget):
+    errors = (duckdb.Error,)
+    dialect = DIALECTS["duckdb"]
+
+    def _database_exists(self) -> bool:
+        return os.path.exists(self.target)
+
+    def _open(self) -> None:
+        try:
+            self.connection = duckdb.connect(self.target)
+        except duckdb.Error as error:
+            raise LoadError(f"cannot open DuckDB database {self.target}: {error}") from error
+        self.connection.begin()
+
+    def _commit(self) -> None:
+        self.connection.commit()
+
+    def _close(self) -> None:
+        self.connection.close()
+
+    def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        self.connection.execute(sql, list(parameters))
+
+    def _fetch(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.connection.execute(sql, list(parameters)).fetchall()
+
+    def _described(self, table: str, temporary: bool) -> list[Column] | None:
+        # information_schema, not DESCRIBE: in a transaction, DESCRIBE of a missing table aborts it.
+        parts = table_parts(table, self.dialect)
+        schema, name = (parts[0], parts[1]) if len(parts) == 2 else ("main", parts[0])
+        rows = self._fetch(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = "
+            f"{'?' if temporary else 'current_database()'} AND table_schema = ? AND table_name = ? "
+            "ORDER BY ordinal_position",
+            ["temp", schema, name] if temporary else [schema, name],
         )
-        updated = _count(connection, "SELECT count(*) FROM changed")
-        inserted = _count(connection, f"SELECT count(*) FROM staged ANTI JOIN {name} USING ({key})")
-        connection.execute(f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM changed)")
-        connection.execute(f"INSERT INTO {name} SELECT * FROM staged WHERE {key} NOT IN (SELECT {key} FROM {name})")
-        connection.execute("DROP TABLE staged")
-        connection.execute("DROP TABLE changed")
-        connection.commit()
-    except BaseException:
-        connection.rollback()
-        raise
-    return Counts(inserted, updated, staged_rows - inserted - updated)
+        return [Column(column, kind) for column, kind in rows] or None
 
+    def _stage_rows(self, staged: Path | None) -> None:
+        columns = ", ".join(self.columns)
+        if staged is None:
+            self._execute(f"CREATE TEMPORARY TABLE staged AS SELECT {columns} FROM {self.name} LIMIT 0")
+        else:
+            source = "read_parquet(?)"
+            self._execute(f"CREATE TEMPORARY TABLE staged AS SELECT {columns} FROM {source}", [os.fspath(staged)])
 
-def _count(connection: duckdb.DuckDBPyConnection, query: str) -> int:
-    row = connection.execute(query).fetchone()
-    assert row is not None
-    return int(row[0])
+    def _stage_values(self, name: str, columns: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> None:
+        # Through Arrow: DuckDB takes a table of 100,000 rows at once, where executemany takes seconds.
+        schema = pa.schema([(column, _ARROW_TYPES[kind]) for column, kind in columns.items()])
+        values = pa.Table.from_pylist([dict(zip(columns, row, strict=True)) for row in rows], schema=schema)
+        self.connection.register("articles_values", values)
+        try:
+            self._execute(f"CREATE TEMPORARY TABLE {name} AS SELECT * FROM articles_values")
+        finally:
+            self.connection.unregister("articles_values")
+
+    def _upsert(self, columns: list[str]) -> tuple[int, int]:
+        key, name = self.key, self.name
+        staged_row = ", ".join(f"s.{column}" for column in columns)
+        table_row = ", ".join(f"t.{column}" for column in columns)
+        listed = ", ".join(columns)
+        self._execute(
+            f"CREATE TEMPORARY TABLE changed AS SELECT s.{key} FROM staged s JOIN {name} t ON s.{key} = t.{key} "
+            f"WHERE ({staged_row}) IS DISTINCT FROM ({table_row})"
+        )
+        updated = self._count("SELECT count(*) FROM changed")
+        inserted = self._count(f"SELECT count(*) FROM staged WHERE {key} NOT IN (SELECT {key} FROM {name})")
+        self._execute(f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM changed)")
+        self._execute(
+            f"INSERT INTO {name} ({listed}) SELECT {listed} FROM staged WHERE {key} NOT IN (SELECT {key} FROM {name})"
+        )
+        return inserted, updated

@@ -1,4 +1,4 @@
-"""Load a staged Parquet file into PostgreSQL: COPY into a temporary table, then one upsert.
+"""A load into PostgreSQL: rows go into temporary tables with COPY, and the load is set-based SQL from there.
 
 Objects and lists of objects go into `jsonb` columns (converters.tables.sql
 says why); their timestamps become RFC 3339 text in UTC, as the Parquet file
@@ -7,9 +7,7 @@ has them.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,83 +15,91 @@ import psycopg
 import pyarrow.parquet as pq
 from psycopg.types.json import Jsonb
 
-from converters.layout import KEY_FIELD, Field
-from converters.load import Counts, LoadError, check_columns
-from converters.tables.sql import DIALECTS, create_table, qualified_name
+from converters.layout import Field
+from converters.load import LoadError
+from converters.load.evolution import Column
+from converters.load.json_values import json_text
+from converters.load.sql_target import SqlTarget
+from converters.tables.sql import DIALECTS, qualified_name
 
-DIALECT = DIALECTS["postgres"]
 COPY_BATCH_ROWS = 5_000
+# Loads into one database take turns at writing: two that create the ledger at once would otherwise
+# collide in PostgreSQL's catalog (CREATE TABLE IF NOT EXISTS is not safe against a concurrent one).
+_LOAD_LOCK = 0x61727469636C6573  # "articles"
 
 
-def load_parquet(target: str, staged: Path, table: str, layout: Field) -> Counts:
-    try:
-        connection = psycopg.connect(target, autocommit=False)
-    except psycopg.Error as error:
-        raise LoadError(f"cannot connect to PostgreSQL: {error}".strip()) from error
-    try:
-        with connection.transaction():
-            return _upsert(connection, staged, table, layout)
-    except psycopg.Error as error:
-        raise LoadError(f"cannot load into {table}: {error}; the table is unchanged".strip()) from error
-    finally:
-        connection.close()
+class PostgresTarget(SqlTarget):
+    errors = (psycopg.Error,)
+    dialect = DIALECTS["postgres"]
+    parameter = "%s"
 
+    def _open(self) -> None:
+        try:
+            self.connection = psycopg.connect(self.target, autocommit=False)
+        except psycopg.Error as error:
+            raise LoadError(f"cannot connect to PostgreSQL: {error}".strip()) from error
+        self.cursor = self.connection.cursor()
 
-def _upsert(connection: psycopg.Connection[Any], staged: Path, table: str, layout: Field) -> Counts:
-    name, key = qualified_name(table, DIALECT), DIALECT.identifier(KEY_FIELD)
-    columns = [DIALECT.identifier(f.name) for f in layout.children]
-    column_list = ", ".join(columns)
-    with connection.cursor() as cursor:
-        cursor.execute(create_table(layout, table, DIALECT).encode())
-        check_columns(name, _columns(cursor, name), [f.name for f in layout.children])
-        cursor.execute(f"CREATE TEMP TABLE staged (LIKE {name}) ON COMMIT DROP".encode())
-        with cursor.copy(f"COPY staged ({column_list}) FROM STDIN".encode()) as copy:
-            for row in _rows(staged, layout):
+    def _commit(self) -> None:
+        self.connection.commit()
+
+    def _close(self) -> None:
+        self.connection.close()
+
+    def _serialize(self) -> None:
+        self._execute(f"SELECT pg_advisory_xact_lock({_LOAD_LOCK})")
+
+    def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        self.cursor.execute(sql.encode(), list(parameters) or None)
+
+    def _fetch(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._execute(sql, parameters)
+        return self.cursor.fetchall()
+
+    def _described(self, table: str, temporary: bool) -> list[Column] | None:
+        name = table if temporary else qualified_name(table, self.dialect)
+        rows = self._fetch(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            [name],
+        )
+        return [Column(column, kind) for column, kind in rows] or None
+
+    def _stage_rows(self, staged: Path | None) -> None:
+        self._execute(f"CREATE TEMPORARY TABLE staged (LIKE {self.name}) ON COMMIT DROP")
+        if staged is None:
+            return
+        with self.cursor.copy(f"COPY staged ({', '.join(self.columns)}) FROM STDIN".encode()) as copy:
+            for row in _rows(staged, self.layout):
                 copy.write_row(row)
-        cursor.execute(b"SELECT count(*) FROM staged")
-        staged_rows = _one(cursor)
+
+    def _stage_values(self, name: str, columns: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> None:
+        listed = ", ".join(f"{self.dialect.identifier(column)} {kind}" for column, kind in columns.items())
+        self._execute(f"CREATE TEMPORARY TABLE {name} ({listed}) ON COMMIT DROP")
+        with self.cursor.copy(f"COPY {name} FROM STDIN".encode()) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _upsert(self, columns: list[str]) -> tuple[int, int]:
+        listed = ", ".join(columns)
         excluded = ", ".join(f"EXCLUDED.{c}" for c in columns)
         current = ", ".join(f"t.{c}" for c in columns)
         # xmax = 0 tells a fresh insert from an update; equal rows are skipped by the WHERE.
-        cursor.execute(
-            f"WITH upserted AS (INSERT INTO {name} AS t ({column_list}) SELECT {column_list} FROM staged "
-            f"ON CONFLICT ({key}) DO UPDATE SET ({column_list}) = ROW({excluded}) "
+        result = self._fetch(
+            f"WITH upserted AS (INSERT INTO {self.name} AS t ({listed}) SELECT {listed} FROM staged "
+            f"ON CONFLICT ({self.key}) DO UPDATE SET ({listed}) = ROW({excluded}) "
             f"WHERE ({current}) IS DISTINCT FROM ({excluded}) RETURNING (xmax = 0) AS inserted) "
-            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted".encode()
+            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted"
         )
-        result = cursor.fetchone()
-        assert result is not None
-        inserted, updated = int(result[0]), int(result[1])
-    return Counts(inserted, updated, staged_rows - inserted - updated)
-
-
-def _one(cursor: psycopg.Cursor[Any]) -> int:
-    row = cursor.fetchone()
-    assert row is not None
-    return int(row[0])
+        return int(result[0][0]), int(result[0][1])
 
 
 def _rows(staged: Path, layout: Field) -> Iterator[list[Any]]:
     """The staged rows, batch by batch, as PostgreSQL values: memory stays flat."""
-    nested = [f.name for f in layout.children if DIALECT.column_type(f) == "jsonb"]
+    nested = [f.name for f in layout.children if DIALECTS["postgres"].column_type(f) == "jsonb"]
     for batch in pq.ParquetFile(staged).iter_batches(batch_size=COPY_BATCH_ROWS):
         for record in batch.to_pylist():
             for name in nested:
                 if record[name] is not None:
-                    record[name] = Jsonb(record[name], dumps=_dumps)
+                    record[name] = Jsonb(record[name], dumps=json_text)
             yield list(record.values())
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_utc_text)
-
-
-def _utc_text(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    raise TypeError(f"cannot store {type(value).__name__} as JSON")
-
-
-def _columns(cursor: psycopg.Cursor[Any], name: str) -> list[str]:
-    cursor.execute(f"SELECT * FROM {name} LIMIT 0".encode())
-    return [column.name for column in cursor.description or []]

@@ -10,6 +10,10 @@
 - Snowflake: VARIANT, ARRAY and OBJECT, which is how Snowflake loads nested
   Parquet.
 - BigQuery: STRUCT and ARRAY, as the BigQuery JSON schema has them.
+- SQLite: no nested types, so objects and lists are JSON text, which SQLite's
+  JSON functions query (`->>`, `json_each`); date-times are ISO 8601 text in
+  UTC, and booleans 0 or 1, as sqlite-utils stores them. SQLite has no
+  schemas: a qualified name would name an attached database.
 
 Every column is nullable, as in the files (`required` is enforced by
 validation), but the key, webUrl, which is the primary key.
@@ -28,18 +32,21 @@ from converters.layout import KEY_FIELD, Field, LayoutError
 class Dialect:
     name: str
     scalars: dict[str, str]  # layout kind -> column type
-    nested: Literal["structural", "postgres", "semi-structured"]
+    nested: Literal["structural", "postgres", "semi-structured", "json-text"]
     quote: str = '"'
     primary_key: str = "PRIMARY KEY ({})"  # Snowflake accepts and records it, without enforcing it
     struct: str = "STRUCT<{}>"  # for "structural" dialects: the spelling of a struct and of a list
     array: str = "ARRAY<{}>"
     arrays_of_arrays: bool = True
     label: str = ""  # the engine's name, for messages
+    schemas: bool = True  # SCHEMA.NAME names a table in a schema
 
     def identifier(self, name: str) -> str:
         return self.quote + name.replace(self.quote, self.quote * 2) + self.quote
 
     def column_type(self, field: Field) -> str:
+        if self.nested == "json-text":
+            return self.scalars["json"] if field.kind in ("object", "array") else self.scalars[field.kind]
         if self.nested == "semi-structured":
             return {"object": "OBJECT", "array": "ARRAY"}.get(field.kind) or self.scalars[field.kind]
         if self.nested == "postgres":
@@ -93,6 +100,14 @@ DIALECTS: dict[str, Dialect] = {
              "boolean": "BOOLEAN", "json": "VARIANT"},
             "semi-structured",
         ),
+        Dialect(
+            "sqlite",
+            {"string": "TEXT", "datetime": "TEXT", "integer": "INTEGER", "number": "REAL",
+             "boolean": "INTEGER", "json": "TEXT"},
+            "json-text",
+            label="SQLite",
+            schemas=False,
+        ),
     )
 }  # fmt: skip
 
@@ -100,7 +115,7 @@ DIALECTS: dict[str, Dialect] = {
 def create_table(layout: Field, table: str, dialect: Dialect) -> str:
     """`CREATE TABLE IF NOT EXISTS`, one column per top-level field, in schema order; a qualified
     name (`raw.articles`) creates its schema first."""
-    parts = table_parts(table)
+    parts = table_parts(table, dialect)
     create_schema = f"CREATE SCHEMA IF NOT EXISTS {dialect.identifier(parts[0])};\n" if len(parts) == 2 else ""
     key = layout.child(KEY_FIELD)
     lines = []
@@ -125,8 +140,9 @@ class TableNameError(LayoutError):
     """A --table that is not NAME or SCHEMA.NAME: a usage error."""
 
 
-def table_parts(table: str) -> list[str]:
-    """`raw.articles` -> ["raw", "articles"]; TableNameError for anything but NAME or SCHEMA.NAME."""
+def table_parts(table: str, dialect: Dialect | None = None) -> list[str]:
+    """`raw.articles` -> ["raw", "articles"]; TableNameError for anything but NAME or SCHEMA.NAME, and
+    for SCHEMA.NAME in a dialect without schemas."""
     parts = table.split(".")
     if len(parts) > 2 or not all(
         _IDENTIFIER.fullmatch(part) and len(part.encode("utf-8")) <= _MAX_IDENTIFIER_BYTES for part in parts
@@ -135,9 +151,11 @@ def table_parts(table: str) -> list[str]:
             f"--table {table!r} is not a table name: give NAME or SCHEMA.NAME, each a letter or _ followed by "
             f"letters, digits or _, at most {_MAX_IDENTIFIER_BYTES} bytes"
         )
+    if len(parts) == 2 and dialect is not None and not dialect.schemas:
+        raise TableNameError(f"--table {table!r}: {dialect.label} has no schemas; give a plain NAME")
     return parts
 
 
 def qualified_name(table: str, dialect: Dialect) -> str:
     """`raw.articles` -> `"raw"."articles"`: each part quoted as well, so no name is read as a keyword."""
-    return ".".join(dialect.identifier(part) for part in table_parts(table))
+    return ".".join(dialect.identifier(part) for part in table_parts(table, dialect))

@@ -1,0 +1,291 @@
+"""The file ledger: what each load took from the corpus, so that the next one reads only what changed.
+
+A table beside the data (`_articles_files`) holds a row per loaded article:
+its webUrl (the key, as in the data table), the file it came from (an
+absolute path, or the object's URI), the file's fingerprint (`sha256:` of
+its bytes, or `etag:` of the object), its size, and its stat stamp. A load
+lists the corpus and compares each file with its entry:
+
+- the same stat stamp (size, mtime and ctime in ns, inode, mode): unchanged,
+  not read. A stamp is kept only when the file's mtime and ctime were safely
+  older than the load that took it (git's racy rule, as in the cache), so an
+  edit in the same clock tick as the last load is never mistaken for none;
+- else the same fingerprint: unchanged, and its entry gets the new stamp (a
+  `touch` or a fresh checkout costs a hash, not a check);
+- else, and for files the ledger does not know: read, checked and loaded.
+
+Fingerprints are taken before the files are read: a file that changes after
+its fingerprint is taken is loaded as it is then, and its next load sees the
+fingerprint differ and reads it again. Taken after, a change in between would
+leave the ledger describing bytes that were never loaded.
+
+Each entry also keeps the digest of the rules its file was checked by (the
+schema, the limits, --strict, the articles version): under other rules, a
+file's verdict or row may differ, so every file is read again.
+
+Files of records (`.jsonl`, `.parquet`, ...) hold many articles, and are read
+whole on every load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat as stat_module
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from converters import __version__
+from converters.cache import RACY_MARGIN_NS
+from converters.check import CheckOptions
+from converters.discover import STDIN, InputError, find_article_files, is_uri, is_within
+from converters.findings import FileResult, Position
+from converters.inputs import input_format
+from converters.parallel import available_cores
+
+LEDGER_TABLE = "_articles_files"
+# The ledger's columns, after `table_name` (the data table an entry belongs to, so that tables can
+# share a ledger) and before `loaded_at` (when the load committed).
+LEDGER_COLUMNS = ("webUrl", "file", "fingerprint", "size", "stat", "rules", "load_id")
+_HASH_BLOCK = 1 << 20
+
+
+class LedgerEntry(NamedTuple):
+    url: str
+    file: str  # absolute path, or URI
+    fingerprint: str  # "sha256:<hex>" or "etag:<ETag>"
+    size: int
+    stat: str | None  # the stat stamp, when it was taken safely after the file's last change
+    rules: str  # the digest of what the file was checked by (ledger_rules)
+    load_id: str
+
+
+def ledger_rules(schema: dict[str, Any], options: CheckOptions) -> str:
+    """A digest of what a file's verdict and row depend on, besides the file: its entry holds only under it."""
+    limits = options.limits
+    identity = {
+        "articles": __version__,
+        "schema": schema,
+        "limits": [limits.max_file_size, limits.max_depth, limits.alias_budget],
+        "strict": options.strict,
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A corpus file as the load finds it, before reading it."""
+
+    name: str  # as the run names it
+    key: str  # the ledger's `file`: the absolute path, or the URI
+    size: int
+    stat: str | None  # local files: the stat stamp
+    etag: str | None  # stored objects: the listing's ETag
+    records: bool  # a file of records: always read
+
+    def fingerprint(self) -> str | None:
+        """`etag:` from the listing, or `sha256:` of the bytes now; None for a file that cannot be read
+        (its check says why)."""
+        if self.etag is not None:
+            return f"etag:{self.etag}"
+        digest = hashlib.sha256()
+        try:
+            with open(self.name, "rb") as stream:
+                while block := stream.read(_HASH_BLOCK):
+                    digest.update(block)
+        except OSError:
+            return None
+        return f"sha256:{digest.hexdigest()}"
+
+
+@dataclass(slots=True)
+class Plan:
+    """What a load reads, and what it keeps of the ledger."""
+
+    rules: str = ""  # ledger_rules of this load
+    read: list[Listed] = field(default_factory=list)  # in walk order
+    # name -> (fingerprint, size, stat stamp) of each file read, taken before it is read
+    taken: dict[str, tuple[str, int, str | None]] = field(default_factory=dict)
+    restated: list[LedgerEntry] = field(default_factory=list)  # unchanged files whose stamp changed
+    forget: set[str] = field(default_factory=set)  # webUrls whose entries go: files read again, or gone
+    unchanged: dict[str, tuple[int, str]] = field(default_factory=dict)  # webUrl -> (walk index, name)
+    order: dict[str, int] = field(default_factory=dict)  # name -> walk index, of the files read
+    skipped: int = 0  # unchanged files, not read
+    gone: int = 0  # files the ledger knows under the paths loaded, and the walk no longer finds
+
+    def entries(self, loaded: Iterable[tuple[str, str]], load_id: str) -> list[LedgerEntry]:
+        """The new entries: one per (file name, webUrl) loaded, and the restated ones."""
+        fresh = []
+        for name, url in loaded:
+            taken = self.taken.get(name)
+            if taken is not None:
+                fingerprint, size, stamp = taken
+                fresh.append(LedgerEntry(url, _key(name), fingerprint, size, stamp, self.rules, load_id))
+        # A restated file that a file read made a duplicate (LedgerUrls.late) is forgotten instead.
+        kept = [entry._replace(load_id=load_id) for entry in self.restated if entry.url not in self.forget]
+        return fresh + kept
+
+
+def plan_load(
+    paths: Sequence[str],
+    options: CheckOptions,
+    ledger: Iterable[LedgerEntry],
+    *,
+    rules: str,
+    prune: bool,
+    started_ns: int,
+) -> Plan:
+    """Compare the corpus under `paths` with the ledger (empty: read everything), for a load by `rules`.
+    Raises InputError."""
+    if STDIN in paths:
+        raise InputError("a load reads files, not standard input: its ledger names each file it took")
+    by_file: dict[str, list[LedgerEntry]] = {}
+    for entry in ledger:
+        by_file.setdefault(entry.file, []).append(entry)
+    listed = list(_listing(paths, options, started_ns))
+    plan = Plan(rules)
+    to_hash: list[tuple[int, Listed, LedgerEntry]] = []
+    for index, file in enumerate(listed):
+        known = by_file.pop(file.key, None)
+        if file.records or known is None or len(known) != 1 or known[0].rules != rules:
+            _read(plan, index, file, known)
+        elif _same_stamp(file, known[0]):
+            plan.unchanged[known[0].url] = (index, file.name)
+            plan.skipped += 1
+        else:
+            to_hash.append((index, file, known[0]))
+    from concurrent.futures import ThreadPoolExecutor  # a validate run never imports it (test_startup)
+
+    taken: dict[str, str | None] = {}
+    with ThreadPoolExecutor(options.jobs or available_cores()) as pool:
+        # Reading and hashing release the GIL: a thread per core hashes as fast as processes would.
+        for (index, file, entry), fingerprint in zip(to_hash, pool.map(_fingerprint, to_hash), strict=True):
+            if fingerprint == entry.fingerprint and file.size == entry.size:
+                plan.unchanged[entry.url] = (index, file.name)
+                plan.restated.append(entry._replace(stat=file.stat))
+                plan.skipped += 1
+            else:
+                _read(plan, index, file, [entry])
+                taken[file.name] = fingerprint
+        untaken = [file for file in plan.read if file.name not in taken]
+        taken.update(zip([file.name for file in untaken], pool.map(Listed.fingerprint, untaken), strict=True))
+    for file in plan.read:
+        if (fingerprint := taken[file.name]) is not None:  # one that cannot be read gets no entry
+            plan.taken[file.name] = (fingerprint, file.size, file.stat)
+    roots = [_key(path) for path in paths]
+    for key, entries in by_file.items():
+        if any(key == root or is_within(key, root) for root in roots):
+            plan.gone += 1
+            if prune:
+                plan.forget.update(entry.url for entry in entries)
+    return plan
+
+
+def _read(plan: Plan, index: int, file: Listed, known: list[LedgerEntry] | None) -> None:
+    plan.read.append(file)
+    plan.order[file.name] = index
+    plan.forget.update(entry.url for entry in known or ())
+
+
+def _fingerprint(job: tuple[int, Listed, LedgerEntry]) -> str | None:
+    return job[1].fingerprint()
+
+
+def _same_stamp(file: Listed, entry: LedgerEntry) -> bool:
+    if file.size != entry.size:
+        return False
+    if file.etag is not None:
+        return entry.fingerprint == f"etag:{file.etag}"
+    return file.stat is not None and file.stat == entry.stat
+
+
+def _listing(paths: Sequence[str], options: CheckOptions, started_ns: int) -> Iterator[Listed]:
+    """The files a run over `paths` would check, in its order, each with its size and stamp or ETag."""
+    names = find_article_files(paths, options.patterns, options.excludes, force_exclude=options.force_exclude)
+    batch: list[str] = []
+    for name in names:
+        if is_uri(name):
+            batch.append(name)
+            if len(batch) >= 1000:
+                yield from _objects(batch)
+                batch.clear()
+            continue
+        yield from _objects(batch)
+        batch.clear()
+        yield _local(name, started_ns)
+    yield from _objects(batch)
+
+
+def _local(name: str, started_ns: int) -> Listed:
+    records = input_format(name) is not None
+    try:
+        found = os.stat(name)
+    except OSError:
+        return Listed(name, _key(name), -1, None, None, records)  # read, and its check says why
+    return Listed(name, _key(name), found.st_size, _stamp(found, started_ns), None, records)
+
+
+def _stamp(found: os.stat_result, started_ns: int) -> str | None:
+    """The stat stamp, or None when the file changed too close to the load's start to trust it."""
+    if max(found.st_mtime_ns, found.st_ctime_ns) + RACY_MARGIN_NS >= started_ns:
+        return None
+    kind = stat_module.S_IMODE(found.st_mode) | stat_module.S_IFMT(found.st_mode)
+    return f"{found.st_mtime_ns}:{found.st_ctime_ns}:{found.st_ino}:{kind:o}"
+
+
+def _objects(uris: list[str]) -> Iterator[Listed]:
+    """Stored objects, with the size and ETag of one listing of their range (Store.versions)."""
+    if not uris:
+        return
+    from converters.storage import Uri, store_for
+
+    parsed = [Uri.parse(uri) for uri in uris]
+    versions: dict[str, tuple[int, str]] = {}
+    for bucket in {(uri.scheme, uri.bucket) for uri in parsed}:
+        in_bucket = [uri for uri in parsed if (uri.scheme, uri.bucket) == bucket]
+        versions.update(store_for(in_bucket[0]).versions(in_bucket))
+    for name, uri in zip(uris, parsed, strict=True):
+        size, etag = versions.get(uri.key, (-1, None))
+        yield Listed(name, name, size, None, etag, input_format(name) is not None)
+
+
+def _key(path: str) -> str:
+    return path if is_uri(path) else os.path.abspath(path)
+
+
+class LedgerUrls:
+    """The run's look-up of webUrls among the unchanged files, which it does not read.
+
+    A file read whose webUrl an unchanged file earlier in the walk has is a
+    duplicate, as in a full run. One whose webUrl an unchanged file *later* in
+    the walk has makes that file the duplicate: it is reported at the end of
+    the run (`late`), and its entry forgotten, exactly as a full run would
+    reject it.
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.warning: str | None = None
+        self._displaced: dict[str, str] = {}  # webUrl -> the unchanged file that now duplicates a file read
+
+    def others(self, result: FileResult) -> list[tuple[str, Position | None]]:
+        if result.url is None or (hit := self.plan.unchanged.get(result.url)) is None:
+            return []
+        index, name = hit
+        if index < self.plan.order.get(result.file, -1):
+            return [(name, None)]
+        self._displaced.setdefault(result.url, name)
+        return []
+
+    def late(self) -> list[FileResult]:
+        late = []
+        for url, name in self._displaced.items():
+            self.plan.forget.add(url)
+            del self.plan.unchanged[url]
+            late.append(FileResult(name, url=url))
+        return late
+
+    def close(self) -> None:
+        pass

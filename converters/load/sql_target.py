@@ -1,0 +1,283 @@
+"""One load into an SQL database, the same steps in every engine; each engine module supplies the primitives.
+
+`describe()` reads, in a transaction it rolls back, what planning needs: the
+table's columns and the schema's (the engine's own spelling of both), and
+the ledger's entries for the table. `apply()` then does the whole load in
+one transaction:
+
+1. check that no other load committed since `describe()` (else the plan is stale);
+2. `--mode replace`: drop the table, so that it is made afresh from the schema;
+3. create the table and the ledger if they do not exist; add new columns;
+4. stage the rows read, and the webUrls of the files read again or gone;
+5. `--mode append`: refuse rows whose webUrl the table has;
+6. delete the rows of those webUrls that no row read takes over;
+7. upsert the rows read by webUrl (an equal row is left alone);
+8. replace the ledger entries of the webUrls staged, forgotten or restated;
+9. commit.
+
+Killed at any point before the commit, the engine rolls the transaction
+back: table and ledger are both as they were.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from converters.layout import KEY_FIELD, Field
+from converters.load.errors import LoadConflict, LoadError
+from converters.load.evolution import Column, Fixes, OnSchemaChange, added_columns
+from converters.load.ledger import LEDGER_COLUMNS, LedgerEntry
+from converters.tables.sql import Dialect, create_table, qualified_name, table_parts
+
+Mode = Literal["merge", "append", "replace"]
+_EXPECTED = "articles_expected"  # the temporary table made from the schema's DDL, to read its column types
+_ENTRY_KINDS = ("string", "string", "string", "integer", "string", "string", "string")  # LEDGER_COLUMNS' kinds
+
+
+@dataclass(slots=True)
+class TableState:
+    columns: list[Column] | None  # None: no such table yet
+    expected: list[Column]  # the schema's columns, as this engine spells their types
+    entries: list[LedgerEntry]
+    ledger_version: str  # changes with every committed load: apply() checks it is still the same
+
+
+@dataclass(slots=True)
+class Change:
+    mode: Mode
+    staged: Path | None  # the valid rows read, as Parquet; None: no row was read
+    entries: list[LedgerEntry]  # the ledger's new entries
+    forget: set[str]  # webUrls whose entries go (their rows too, unless a row read takes the webUrl)
+    added: list[Column] = field(default_factory=list)
+    ledger_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+
+class SqlTarget(ABC):
+    dialect: Dialect
+    parameter = "?"  # the driver's placeholder
+    errors: tuple[type[Exception], ...]  # the driver's own: a database that fails mid-load
+
+    def __init__(self, target: str, table: str, ledger: str, layout: Field) -> None:
+        self.target, self.table, self.layout = target, table, layout
+        self.ledger_table = ledger
+        self.name = qualified_name(table, self.dialect)
+        self.ledger = qualified_name(ledger, self.dialect)
+        self.key = self.dialect.identifier(KEY_FIELD)
+        self.columns = [self.dialect.identifier(child.name) for child in layout.children]
+
+    # -- what each engine supplies ---------------------------------------------------------------
+
+    @abstractmethod
+    def _open(self) -> None:
+        """Connect, and begin a transaction. LoadError when the database cannot be opened."""
+
+    @abstractmethod
+    def _commit(self) -> None: ...
+
+    @abstractmethod
+    def _close(self) -> None:
+        """Close the connection; a transaction not committed is rolled back."""
+
+    @abstractmethod
+    def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> None: ...
+
+    @abstractmethod
+    def _fetch(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def _described(self, table: str, temporary: bool) -> list[Column] | None:
+        """A table's columns and their types, in table order; None when there is no such table."""
+
+    @abstractmethod
+    def _stage_rows(self, staged: Path | None) -> None:
+        """A temporary table `staged` with the table's columns, holding the Parquet file's rows."""
+
+    @abstractmethod
+    def _stage_values(self, name: str, columns: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> None:
+        """A temporary table `name` of `columns` (name -> type), holding `rows`."""
+
+    @abstractmethod
+    def _upsert(self, columns: list[str]) -> tuple[int, int]:
+        """Insert the staged rows, replacing those that differ: -> (inserted, updated)."""
+
+    def _fixes(self) -> Fixes:
+        return Fixes(
+            drop=lambda column: f"ALTER TABLE {self.name} DROP COLUMN {self.dialect.identifier(column)}",
+            change_type=lambda column, kind: (
+                f"ALTER TABLE {self.name} ALTER COLUMN {self.dialect.identifier(column)} TYPE {kind}"
+            ),
+            add=self._add_column,
+        )
+
+    def _timestamp(self, moment: datetime) -> Any:
+        return moment
+
+    def _serialize(self) -> None:  # noqa: B027 - most engines need nothing here
+        """Wait for other loads into this database to commit (engines whose transactions do not already)."""
+
+    # -- the load --------------------------------------------------------------------------------
+
+    def _database_exists(self) -> bool:
+        return True
+
+    def describe(self) -> TableState:
+        if not self._database_exists():
+            return TableState(None, [], [], "")  # made by apply(), so that a load that stops first leaves none
+        self._open()
+        try:
+            return self._describe()
+        except self.errors as error:
+            raise LoadError(f"cannot read table {self.table}: {str(error).strip()}") from error
+        finally:
+            self._close()
+
+    def _describe(self) -> TableState:
+        expected_ddl = create_table(self.layout, _EXPECTED, self.dialect).replace(
+            "CREATE TABLE IF NOT EXISTS", "CREATE TEMPORARY TABLE", 1
+        )
+        self._execute(expected_ddl)
+        expected = self._described(_EXPECTED, temporary=True)
+        assert expected is not None
+        state = TableState(self._described(self.table, temporary=False), expected, [], "")
+        ledger = self._described(self.ledger_table, temporary=False)
+        if ledger is not None:
+            self._check_ledger(ledger)
+            state.entries = [LedgerEntry._make(row) for row in self._ledger_rows()]
+            state.ledger_version = self._ledger_version()
+        return state
+
+    def _check_ledger(self, columns: list[Column]) -> None:
+        expected = ["table_name", *LEDGER_COLUMNS, "loaded_at"]
+        if [column.name for column in columns] != expected:
+            raise LoadError(
+                f"the ledger {self.ledger_table} does not have the columns this version of articles keeps "
+                f"({', '.join(expected)}): drop it, and the next load reads every file, or give another --ledger"
+            )
+
+    def planned_columns(self, state: TableState, required: frozenset[str], on_change: OnSchemaChange) -> list[Column]:
+        """The columns to add; SchemaChangeError when the table cannot take the rows."""
+        if state.columns is None:
+            return []
+        return added_columns(self.table, state.columns, state.expected, required, on_change, self._fixes())
+
+    def apply(self, change: Change) -> Applied:
+        self._open()
+        try:
+            applied = self._apply(change)
+            self._commit()
+        except self.errors as error:
+            raise LoadError(f"cannot load into {self.table}: {str(error).strip()}; the table is unchanged") from error
+        finally:
+            self._close()
+        return applied
+
+    def _apply(self, change: Change) -> Applied:
+        self._serialize()
+        exists = self._described(self.ledger_table, temporary=False) is not None
+        if change.mode != "replace" and (self._ledger_version() if exists else "") != change.ledger_version:
+            raise LoadConflict(f"another load into {self.table} committed while this one ran: run it again")
+        deleted = 0
+        if change.mode == "replace":
+            deleted = self._count(f"SELECT count(*) FROM {self.name}") if self._exists(self.table) else 0
+            self._execute(f"DROP TABLE IF EXISTS {self.name}")
+        self._execute(create_table(self.layout, self.table, self.dialect))
+        for statement in self._ledger_ddl():
+            self._execute(statement)
+        for column in change.added:
+            self._execute(self._add_column(column.name, column.type))
+        self._stage_rows(change.staged)
+        if change.mode == "append":
+            self._refuse_existing()
+        self._stage_values("forgotten", {"url": self.dialect.scalars["string"]}, [(url,) for url in change.forget])
+        deleted += self._delete_forgotten()
+        staged = self._count("SELECT count(*) FROM staged")
+        inserted, updated = self._upsert(self.columns)
+        self._replace_entries(change)
+        return Applied(inserted, updated, staged - inserted - updated, deleted)
+
+    def _refuse_existing(self) -> None:
+        found = self._fetch(f"SELECT s.{self.key} FROM staged s JOIN {self.name} t ON s.{self.key} = t.{self.key}")
+        if found:
+            shown = ", ".join(sorted(row[0] for row in found)[:3])
+            raise LoadError(
+                f"--mode append inserts new articles only, and table {self.table} already has "
+                f"{len(found):,} of these webUrls ({shown}{', ...' if len(found) > 3 else ''}): "
+                "load with --mode merge to update them"
+            )
+
+    def _delete_forgotten(self) -> int:
+        gone = f"{self.key} IN (SELECT url FROM forgotten) AND {self.key} NOT IN (SELECT {self.key} FROM staged)"
+        deleted = self._count(f"SELECT count(*) FROM {self.name} WHERE {gone}")
+        if deleted:
+            self._execute(f"DELETE FROM {self.name} WHERE {gone}")
+        return deleted
+
+    def _replace_entries(self, change: Change) -> None:
+        p = self.parameter
+        kinds = zip(LEDGER_COLUMNS, _ENTRY_KINDS, strict=True)
+        self._stage_values("entries", {name: self.dialect.scalars[kind] for name, kind in kinds}, change.entries)
+        key = self.dialect.identifier("webUrl")
+        if change.mode == "replace":
+            self._execute(f'DELETE FROM {self.ledger} WHERE "table_name" = {p}', [self.table])
+        else:
+            self._execute(
+                f'DELETE FROM {self.ledger} WHERE "table_name" = {p} AND ({key} IN (SELECT url FROM forgotten) '
+                f"OR {key} IN (SELECT {key} FROM entries))",
+                [self.table],
+            )
+        columns = ", ".join(self.dialect.identifier(name) for name in LEDGER_COLUMNS)
+        self._execute(
+            f'INSERT INTO {self.ledger} ("table_name", {columns}, "loaded_at") SELECT {p}, {columns}, {p} FROM entries',
+            [self.table, self._timestamp(datetime.now(UTC))],
+        )
+
+    def _ledger_ddl(self) -> list[str]:
+        scalars = self.dialect.scalars
+        kinds = {
+            "table_name": "string",
+            **dict(zip(LEDGER_COLUMNS, _ENTRY_KINDS, strict=True)),
+            "loaded_at": "datetime",
+        }
+        columns = [
+            f"{self.dialect.identifier(name)} {scalars[kind]}{'' if name == 'stat' else ' NOT NULL'}"
+            for name, kind in kinds.items()
+        ]
+        schema = table_parts(self.ledger_table, self.dialect)
+        create_schema = (
+            [f"CREATE SCHEMA IF NOT EXISTS {self.dialect.identifier(schema[0])}"] if len(schema) == 2 else []
+        )
+        key = f'PRIMARY KEY ("table_name", {self.dialect.identifier("webUrl")})'
+        return [*create_schema, f"CREATE TABLE IF NOT EXISTS {self.ledger} ({', '.join([*columns, key])})"]
+
+    def _ledger_rows(self) -> list[tuple[Any, ...]]:
+        columns = ", ".join(self.dialect.identifier(name) for name in LEDGER_COLUMNS)
+        return self._fetch(f'SELECT {columns} FROM {self.ledger} WHERE "table_name" = {self.parameter}', [self.table])
+
+    def _ledger_version(self) -> str:
+        """Every load stamps its entries with the time it commits, and one that adds none removes some."""
+        row = self._fetch(
+            f'SELECT count(*), max("loaded_at") FROM {self.ledger} WHERE "table_name" = {self.parameter}', [self.table]
+        )
+        return f"{row[0][0]}:{row[0][1]}"
+
+    def _add_column(self, column: str, kind: str) -> str:
+        return f"ALTER TABLE {self.name} ADD COLUMN {self.dialect.identifier(column)} {kind}"
+
+    def _exists(self, table: str) -> bool:
+        return self._described(table, temporary=False) is not None
+
+    def _count(self, sql: str, parameters: Sequence[Any] = ()) -> int:
+        return int(self._fetch(sql, parameters)[0][0])

@@ -1,0 +1,123 @@
+"""A load into an SQLite database file, with Python's own sqlite3 module: no extra to install.
+
+SQLite has no nested types: objects and lists are JSON text (SQLite's JSON
+functions query it: `"provider" ->> '$.name'`, `json_each("topics")`),
+date-times ISO 8601 text in UTC, booleans 0 or 1. A row is compared with its
+earlier self column by column with `IS`, so NULLs compare equal.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from converters.layout import Field
+from converters.load import LoadError
+from converters.load.evolution import Column, Fixes
+from converters.load.json_values import json_text, utc_text
+from converters.load.sql_target import SqlTarget
+from converters.tables.sql import DIALECTS
+
+SCHEME = "sqlite:///"
+INSERT_BATCH_ROWS = 5_000
+
+
+def database_file(target: str) -> str:
+    """`sqlite:///warehouse.db` -> `warehouse.db`, `sqlite:////srv/w.db` -> `/srv/w.db`; a file name as it is."""
+    return target.removeprefix(SCHEME)
+
+
+class SqliteTarget(SqlTarget):
+    errors = (sqlite3.Error,)
+    dialect = DIALECTS["sqlite"]
+
+    def _database_exists(self) -> bool:
+        return os.path.exists(database_file(self.target))
+
+    def _open(self) -> None:
+        try:
+            # Transactions by hand (isolation_level=None): the module's own would commit before DDL.
+            self.connection = sqlite3.connect(database_file(self.target), isolation_level=None)
+            self.connection.execute("PRAGMA busy_timeout = 30000")  # another load's commit: wait for it
+            self.connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise LoadError(f"cannot open SQLite database {database_file(self.target)}: {error}") from error
+
+    def _commit(self) -> None:
+        self.connection.execute("COMMIT")
+
+    def _close(self) -> None:
+        self.connection.close()
+
+    def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        self.connection.execute(sql, parameters)
+
+    def _fetch(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.connection.execute(sql, parameters).fetchall()
+
+    def _described(self, table: str, temporary: bool) -> list[Column] | None:
+        catalog = "temp" if temporary else "main"
+        rows = self._fetch(f"SELECT name, type FROM pragma_table_info(?, '{catalog}') ORDER BY cid", [table])
+        return [Column(column, kind) for column, kind in rows] or None
+
+    def _fixes(self) -> Fixes:
+        return Fixes(
+            drop=lambda column: f"ALTER TABLE {self.name} DROP COLUMN {self.dialect.identifier(column)}",
+            change_type=None,  # SQLite cannot change a column's type in place
+            add=self._add_column,
+        )
+
+    def _timestamp(self, moment: datetime) -> Any:
+        return utc_text(moment)
+
+    def _stage_rows(self, staged: Path | None) -> None:
+        listed = ", ".join(self.columns)
+        self._execute(f"CREATE TEMPORARY TABLE staged AS SELECT {listed} FROM {self.name} LIMIT 0")
+        if staged is None:
+            return
+        insert = f"INSERT INTO staged ({listed}) VALUES ({', '.join('?' * len(self.columns))})"
+        self.connection.executemany(insert, _rows(staged, self.layout))
+
+    def _stage_values(self, name: str, columns: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> None:
+        listed = ", ".join(f"{self.dialect.identifier(column)} {kind}" for column, kind in columns.items())
+        self._execute(f"CREATE TEMPORARY TABLE {name} ({listed})")
+        self.connection.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(columns))})", rows)
+
+    def _upsert(self, columns: list[str]) -> tuple[int, int]:
+        key, name = self.key, self.name
+        differs = " OR ".join(f"s.{column} IS NOT t.{column}" for column in columns)
+        updated = self._count(f"SELECT count(*) FROM staged s JOIN {name} t ON s.{key} = t.{key} WHERE {differs}")
+        inserted = self._count(f"SELECT count(*) FROM staged WHERE {key} NOT IN (SELECT {key} FROM {name})")
+        listed = ", ".join(columns)
+        assignments = ", ".join(f"{column} = excluded.{column}" for column in columns)
+        changed = " OR ".join(f"{column} IS NOT excluded.{column}" for column in columns)
+        # `WHERE true`: without it, SQLite would read ON CONFLICT as part of the SELECT's join.
+        self._execute(
+            f"INSERT INTO {name} ({listed}) SELECT {listed} FROM staged WHERE true "
+            f"ON CONFLICT ({key}) DO UPDATE SET {assignments} WHERE {changed}"
+        )
+        return inserted, updated
+
+
+def _rows(staged: Path, layout: Field) -> Iterator[list[Any]]:
+    """The staged rows as SQLite values, batch by batch: memory stays flat."""
+    kinds = [(child.name, child.kind) for child in layout.children]
+    for batch in pq.ParquetFile(staged).iter_batches(batch_size=INSERT_BATCH_ROWS):
+        for record in batch.to_pylist():
+            yield [_value(record[name], kind) for name, kind in kinds]
+
+
+def _value(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind in ("object", "array"):
+        return json_text(value)
+    if kind == "datetime":
+        return utc_text(value)
+    return value  # bool is an int to sqlite3: 0 or 1

@@ -1,0 +1,21 @@
+CREATE TABLE IF NOT EXISTS "articles" (
+  "category" TEXT,
+  "title" TEXT,
+  "excerpt" TEXT,
+  "publishedDateTime" TEXT,
+  "originalUrl" TEXT,
+  "webUrl" TEXT NOT NULL,
+  "ampWebUrl" TEXT,
+  "cdnAmpWebUrl" TEXT,
+  "type" TEXT,
+  "quality" INTEGER,
+  "heat" INTEGER,
+  "published" INTEGER,
+  "provider" TEXT,
+  "topics" TEXT,
+  "images" TEXT,
+  "related" TEXT,
+  "secured" TEXT,
+  "body" TEXT,
+  PRIMARY KEY ("webUrl")
+);

@@ -1,0 +1,334 @@
+"""Loads that follow the corpus, in every engine: the ledger, --prune, the modes and schema changes.
+
+The reference for every incremental load is a fresh full load of the corpus
+as it is then, into another table of the same database: the two tables must
+hold the same rows, compared whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SCHEMA_FILE, SEEDS, RunCli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from load_targets import Target
+from test_export import CORPUS
+
+MINIMAL = "https://example.org/news/minimal"
+
+
+def _corpus(tmp_path: Path, name: str = "corpus") -> Path:
+    corpus = tmp_path / name
+    shutil.copytree(CORPUS, corpus)
+    return corpus
+
+
+def _article(url: str, title: str = "A title") -> str:
+    text = SEEDS[1].read_text(encoding="utf-8")
+    text = re.sub(r'^webUrl: ".*"$', f'webUrl: "{url}"', text, count=1, flags=re.MULTILINE)
+    return re.sub(r'^title: ".*"$', f'title: "{title}"', text, count=1, flags=re.MULTILINE)
+
+
+def _set(path: Path, pattern: str, replacement: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    changed = re.sub(pattern, replacement, text, count=1, flags=re.MULTILINE)
+    assert changed != text, f"{pattern} is not in {path}"
+    path.write_text(changed, encoding="utf-8")
+
+
+def _loaded(target: Target, run_cli: RunCli, *args: str) -> str:
+    result = target.load(run_cli, *args)
+    assert result.exit_code == 0, result.stderr
+    return str(result.stderr)
+
+
+def _same_as_a_fresh_load(target: Target, run_cli: RunCli, *args: str) -> None:
+    fresh = target.other()
+    _loaded(fresh, run_cli, *args)
+    assert target.rows() == fresh.rows()
+
+
+def _summary(stderr: str) -> dict[str, int]:
+    line = next(line for line in stderr.splitlines() if line.startswith("loaded "))
+    counted = re.findall(r"(\d[\d,]*) (\w+)", line.split(": ", 1)[1])
+    return {
+        word.replace("file", "files").replace("filess", "files"): int(number.replace(",", ""))
+        for number, word in counted
+    }
+
+
+def test_only_new_and_changed_files_are_read(run_cli: RunCli, target: Target, tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path)
+    _loaded(target, run_cli, str(corpus))
+    (corpus / "new.md").write_text(_article("https://example.org/new"), encoding="utf-8")
+    _set(corpus / "edge-minimal.md", r"^title: .*$", 'title: "Edited"')
+    counts = _summary(_loaded(target, run_cli, str(corpus)))
+    assert counts | {"s": 0} == {
+        "inserted": 1, "updated": 1, "unchanged": 0, "deleted": 0, "skipped": 4, "rejected": 0, "files": 2, "s": 0,
+    }  # fmt: skip
+    _same_as_a_fresh_load(target, run_cli, str(corpus))
+
+
+def test_a_touched_or_copied_file_is_hashed_and_not_read(run_cli: RunCli, target: Target, tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path)
+    _loaded(target, run_cli, str(corpus))
+    (corpus / "edge-minimal.md").touch()
+    copied = _corpus(tmp_path, "copied")
+    shutil.rmtree(corpus)
+    copied.rename(corpus)  # every inode and ctime new, every byte the same
+    counts = _summary(_loaded(target, run_cli, str(corpus)))
+    assert (counts["files"], counts["skipped"]) == (0, 5)
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_seen(run_cli: RunCli, target: Target, tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path)
+    edited = corpus / "edge-minimal.md"
+    before = edited.stat()
+    time.sleep(2.1)  # older than the racy margin: the ledger trusts the stat stamp alone
+    _loaded(target, run_cli, str(corpus))
+    _set(edited, r"^title: .*$", 'title: "Only the required fieldz"')
+    assert edited.stat().st_size == before.st_size
+    os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))  # as tar -x or an rsync --times would
+    counts = _summary(_loaded(target, run_cli, str(corpus)))
+    assert (counts["files"], counts["updated"]) == (1, 1)
+    assert target.query(f"SELECT title FROM THE_TABLE WHERE \"webUrl\" = '{MINIMAL}'") == [
+        ("Only the required fieldz",)
+    ]
+
+
+def test_a_file_whose_webUrl_changed_leaves_no_old_row(run_cli: RunCli, target: Target, tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path)
+    _loaded(target, run_cli, str(corpus))
+    _set(corpus / "edge-minimal.md", r"^webUrl: .*$", 'webUrl: "https://example.org/news/moved"')
+    counts = _summary(_loaded(target, run_cli, str(corpus)))  # no --prune: the old URL is gone all the same
+    assert (counts["inserted"], counts["deleted"]) == (1, 1)
+    assert target.query(f"SELECT count(*) FROM THE_TABLE WHERE \"webUrl\" = '{MINIMAL}'") == [(0,)]
+    _same_as_a_fresh_load(target, run_cli, str(corpus))
+
+
+def test_prune_deletes_exactly_the_rows_of_removed_files(run_cli: RunCli, target: Target, tmp_path: Path) -> None:
+    corpus, other = _corpus(tmp_path), tmp_path / "other"
+    other.mkdir()
+    (other / "kept.md").write_text(_article("https://example.org/other"), encoding="utf-8")
+    _loaded(target, run_cli, str(corpus))
+    _loaded(target, run_cli, str(other))  # another corpus in the same table: its rows are not this corpus's
+    by_hand = "https://example.org/by-hand"
+    target.query(f"""INSERT INTO THE_TABLE ("webUrl", title) VALUES ('{by_hand}', 'typed in')""")
+    (corpus / "edge-minimal.md").unlink()
+    kept = _summary(_loaded(target, run_cli, str(corpus)))
+    assert (kept["deleted"], target.count()) == (0, 7)  # without --prune, a removed file's row stays
+    pruned = _summary(_loaded(target, run_cli, str(corpus), "--prune"))
+    assert (pruned["deleted"], pruned["files"]) == (1, 0)
+    urls = {row[0] for row in target.query('SELECT "webUrl" FROM THE_TABLE')}
+    assert MINIMAL not in urls
+    assert {by_hand, "https://example.org/other"} <= urls
+    assert len(urls) == 6
+    assert MINIMAL not in {url for url, _ in target.ledger()}
+
+
+def test_prune_leaves_a_webUrl_that_another_file_took(run_cli: RunCli, target: Target, tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path)
+    _loaded(target, run_cli, str(corpus))
+    moved = (corpus / "edge-minimal.md").read_text(encoding="utf-8")
+    (corpus / "edge-minimal.md").unlink()
+    (corpus / "renamed.md").write_text(moved, encoding="utf-8")
+    counts = _summary(_loaded(target, run_cli, str(corpus), "--prune"))
+    assert (counts["deleted"], counts["unchanged"]) == (0, 1)
+    assert [file for url, file in target.ledger() if url == MINIMAL] == [str(corpus / "renamed.md")]
+    _same_as_a_fresh_load(target, run_cli, str(corpus))
+
+
+def test_replace_rebuilds_the_table_from_every_file(run_cli: RunCli, target: Target, tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path)
+    _loaded(target, run_cli, str(corpus))
+    target.query("""INSERT INTO THE_TABLE ("webUrl", title) VALUES ('https://example.org/by-hand', 'x')""")
+    counts = _summary(_loaded(target, run_cli, str(corpus), "--mode", "replace"))
+    assert (counts["inserted"], counts["deleted"], counts["files"]) == (5, 6, 5)
+    _same_as_a_fresh_load(target, run_cli, str(corpus))
+    assert len(target.ledger()) == 5
+
+
+def test_append_inserts_new_files_and_refuses_known_webUrls(run_cli: RunCli, target: Target, tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path)
+    _loaded(target, run_cli, str(corpus), "--mode", "append")
+    (corpus / "new.md").write_text(_article("https://example.org/new"), encoding="utf-8")
+    assert _summary(_loaded(target, run_cli, str(corpus), "--mode", "append"))["inserted"] == 1
+    before = (target.rows(), target.ledger())
+    _set(corpus / "edge-minimal.md", r"^title: .*$", 'title: "Edited"')
+    refused = target.load(run_cli, str(corpus), "--mode", "append")
+    assert refused.exit_code == 2
+    assert f"--mode append inserts new articles only, and table {target.table} already has 1 of these" in (
+        refused.stderr
+    )
+    assert MINIMAL in refused.stderr
+    assert (target.rows(), target.ledger()) == before
+
+
+def test_prune_goes_with_merge_alone(run_cli: RunCli, target: Target) -> None:
+    result = target.load(run_cli, str(CORPUS), "--mode", "replace", "--prune")
+    assert result.exit_code == 2
+    assert "--prune goes with --mode merge" in result.stderr
+
+
+def _schema(tmp_path: Path, change: Any) -> Path:
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    change(schema)
+    path = tmp_path / f"schema-{len(list(tmp_path.glob('schema-*')))}.json"
+    path.write_text(json.dumps(schema), encoding="utf-8")
+    return path
+
+
+def test_a_new_optional_property_adds_a_column(run_cli: RunCli, target: Target, tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path)
+    _loaded(target, run_cli, str(corpus))
+    wider = _schema(tmp_path, lambda s: s["properties"].update(wordCount={"type": "integer"}))
+    refused = target.load(run_cli, str(corpus), "--schema", str(wider), "--on-schema-change", "fail")
+    assert refused.exit_code == 2
+    assert "the schema adds the column wordCount" in refused.stderr
+    assert 'ADD COLUMN "wordCount"' in refused.stderr
+    (corpus / "counted.md").write_text(
+        _article("https://example.org/counted").replace("type: article", "type: article\nwordCount: 120", 1), "utf-8"
+    )
+    counts = _summary(_loaded(target, run_cli, str(corpus), "--schema", str(wider)))
+    assert (counts["inserted"], counts["files"]) == (1, 6)  # other rules: every file is read again
+    values = dict(target.query('SELECT "webUrl", "wordCount" FROM THE_TABLE'))
+    assert values.pop("https://example.org/counted") == 120
+    assert set(values.values()) == {None}
+    _same_as_a_fresh_load(target, run_cli, str(corpus), "--schema", str(wider))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s["properties"]["quality"].update(type="string"), "column quality of table {table} is "),
+        (lambda s: s["properties"].pop("heat"), "table {table} has the column heat ("),
+        (
+            lambda s: (s["properties"].update(lang={"type": "string"}), s["required"].append("lang")),
+            "the schema adds the required property lang (",
+        ),
+    ],
+    ids=["type", "removed", "required"],
+)
+def test_a_change_the_rows_cannot_follow_is_a_usage_error(
+    run_cli: RunCli, target: Target, tmp_path: Path, change: Any, message: str
+) -> None:
+    _loaded(target, run_cli, str(CORPUS))
+    before = (target.rows(), target.ledger())
+    result = target.load(run_cli, str(CORPUS), "--schema", str(_schema(tmp_path, change)))
+    assert result.exit_code == 2
+    assert message.format(table=target.table) in result.stderr
+    assert "--mode replace" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (target.rows(), target.ledger()) == before
+
+
+def test_an_invalid_file_under_fail_changes_nothing(run_cli: RunCli, target: Target, tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path)
+    _loaded(target, run_cli, str(corpus))
+    before = (target.rows(), target.ledger())
+    _set(corpus / "edge-minimal.md", r"^title: .*$", 'title: "Edited"')
+    (corpus / "edge-offsets-and-nulls.md").unlink()
+    (corpus / "broken.md").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    result = target.load(run_cli, str(corpus), "--prune")
+    assert result.exit_code == 1
+    assert (target.rows(), target.ledger()) == before
+
+
+def test_a_new_file_sorting_first_makes_an_unchanged_one_the_duplicate(
+    run_cli: RunCli, target: Target, tmp_path: Path
+) -> None:
+    corpus = _corpus(tmp_path)
+    _loaded(target, run_cli, str(corpus))
+    (corpus / "a-first.md").write_text(_article(MINIMAL, "The first of two"), encoding="utf-8")
+    failed = target.load(run_cli, str(corpus))
+    assert failed.exit_code == 1
+    assert f"webUrl {MINIMAL} is also used by a-first.md" in failed.stderr.replace(str(corpus) + "/", "")
+    rejects = tmp_path / "rejects.jsonl"
+    skipped = target.load(run_cli, str(corpus), "--on-invalid", "skip", "--rejects", str(rejects))
+    assert skipped.exit_code == 0, skipped.stderr
+    assert [json.loads(line)["file"].endswith("edge-minimal.md") for line in rejects.read_text().splitlines()] == [True]
+    assert [file for url, file in target.ledger() if url == MINIMAL] == [str(corpus / "a-first.md")]
+    _same_as_a_fresh_load(target, run_cli, str(corpus), "--on-invalid", "skip", "--rejects", str(rejects))
+
+
+def test_a_new_file_sorting_last_is_the_duplicate(run_cli: RunCli, target: Target, tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path)
+    _loaded(target, run_cli, str(corpus))
+    (corpus / "z-last.md").write_text(_article(MINIMAL, "The second of two"), encoding="utf-8")
+    failed = target.load(run_cli, str(corpus))
+    assert failed.exit_code == 1
+    assert "z-last.md" in failed.stderr
+    assert "is also used by" in failed.stderr
+    assert "edge-minimal.md:6" in failed.stderr
+
+
+def test_an_unchanged_corpus_with_skip_still_writes_its_rejects_file(
+    run_cli: RunCli, target: Target, tmp_path: Path
+) -> None:
+    rejects = tmp_path / "rejects.jsonl"
+    skip = ("--on-invalid", "skip", "--rejects", str(rejects))
+    _loaded(target, run_cli, str(CORPUS), *skip)
+    rejects.unlink()
+    assert _summary(_loaded(target, run_cli, str(CORPUS), *skip, "--overwrite"))["files"] == 0
+    assert rejects.read_bytes() == b""
+
+
+NAMES = [f"{letter}.md" for letter in "abcdefg"]
+URLS = [f"https://example.org/u{n}" for n in range(3)]  # few: files share them often, in either order
+Step = tuple[str, int, int, int]  # what, which name, which URL, which title
+steps = st.tuples(
+    st.sampled_from(["write", "write", "retitle", "delete", "break", "same-size", "touch"]),
+    st.integers(0, len(NAMES) - 1),
+    st.integers(0, len(URLS) - 1),
+    st.integers(0, 9),
+)
+
+
+@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rounds=st.lists(st.lists(steps, min_size=1, max_size=4), min_size=1, max_size=4))
+def test_loads_after_any_changes_equal_a_fresh_full_load(
+    run_cli: RunCli, target: Target, tmp_path_factory: pytest.TempPathFactory, rounds: list[list[Step]]
+) -> None:
+    """Files come and go, change URL and title, break, and share URLs (duplicates in either order)."""
+    scratch = tmp_path_factory.mktemp("rounds")
+    corpus = scratch / "corpus"
+    corpus.mkdir()
+    (corpus / "seed.md").write_text(_article("https://example.org/seed"), encoding="utf-8")
+    loaded = target.other()
+    skip = ("--on-invalid", "skip", "--rejects", str(scratch / "rejects.jsonl"), "--overwrite")
+    for steps_of_round in rounds:
+        for what, name, url, title in steps_of_round:
+            _change(corpus / NAMES[name], what, URLS[url], f"Title {title}")
+        _loaded(loaded, run_cli, str(corpus), "--prune", *skip)
+        fresh = loaded.other()
+        _loaded(fresh, run_cli, str(corpus), *skip)
+        assert loaded.rows() == fresh.rows()
+
+
+def _change(path: Path, what: str, url: str, title: str) -> None:
+    if what == "write":
+        path.write_text(_article(url, title), encoding="utf-8")
+    elif not path.exists():
+        return
+    elif what == "retitle":
+        path.write_text(re.sub(r'^title: ".*"$', f'title: "{title}"', path.read_text(), flags=re.MULTILINE))
+    elif what == "delete":
+        path.unlink()
+    elif what == "break":
+        path.write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    elif what == "same-size":
+        before = path.stat()
+        text = path.read_text(encoding="utf-8")
+        flipped = text.replace("Title ", "Titlf ", 1) if "Title " in text else text.replace("Titlf ", "Title ", 1)
+        path.write_text(flipped, encoding="utf-8")
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    else:
+        path.touch()
