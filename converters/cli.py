@@ -31,7 +31,7 @@ from converters.export import OnInvalid, export_summary_line, human_size
 from converters.export import export as run_export
 from converters.layout import LayoutError
 from converters.limits import DEFAULT_MAX_FILE_SIZE, Limits, parse_size
-from converters.load import MODES, LoadConflict, LoadError, LoadOptions, Mode, SchemaChangeError, load_summary_line
+from converters.load import MODES, LoadError, LoadFailed, LoadOptions, Mode, SchemaChangeError, load_summary_line
 from converters.load import load as run_load
 from converters.output import OutputError
 from converters.report import REPORTERS
@@ -756,11 +756,12 @@ def export(
 
 @app.command(
     cls=_Command,
-    short_help="Load valid articles into a DuckDB, SQLite or PostgreSQL table, reading only what changed.",
+    short_help="Load valid articles into DuckDB, SQLite, PostgreSQL or Delta Lake, reading only what changed.",
     epilog=_examples(
         "articles load corpus/ --into warehouse.duckdb --prune",
         "articles load corpus/ --into warehouse.sqlite",
         "articles load corpus/ --into postgresql://user@host/db --table raw.articles",
+        "articles load corpus/ --into delta:s3://bucket/articles --prune",
     ),
 )
 def load(
@@ -770,8 +771,8 @@ def load(
         typer.Option(
             "--into",
             metavar="TARGET",
-            help="A DuckDB file (warehouse.duckdb), an SQLite file (warehouse.sqlite, sqlite:///PATH) or "
-            "postgresql://...",
+            help="A DuckDB file (warehouse.duckdb), an SQLite file (warehouse.sqlite, sqlite:///PATH), "
+            "postgresql://..., or a Delta Lake table (delta:PATH, delta:s3://bucket/table).",
         ),
     ],
     table: Annotated[
@@ -866,8 +867,8 @@ def load(
                 on_result=display.show,
                 overwrite=overwrite,
             )
-        except LoadConflict as error:
-            _write_failed(display, f"{error}; nothing was loaded")
+        except LoadFailed as error:
+            _write_failed(display, str(error))
         _finish(display, outcome.export.checked, load_summary_line(outcome, into, table), outcome.committed)
 
 

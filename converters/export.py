@@ -130,12 +130,6 @@ def check_rejects(on_invalid: OnInvalid, rejects: str | None) -> None:
         raise OutputError("--rejects FILE goes with --on-invalid skip: under fail, an invalid file stops the run")
 
 
-def write_no_rejects(rejects: str, overwrite: bool) -> None:
-    """An empty rejects file, for a run that read nothing (a load of an unchanged corpus)."""
-    with _Rejects(rejects, 0, overwrite) as rejected:
-        rejected.commit()
-
-
 def export_summary_line(summary: ExportSummary, target: str) -> str:
     checked = summary.checked
     if checked.stopped:
@@ -255,5 +249,4 @@ __all__ = [
     "check_rejects",
     "export",
     "export_summary_line",
-    "write_no_rejects",
 ]

@@ -16,7 +16,9 @@ A failure or a crash before the commit leaves the table and ledger as they were.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -27,14 +29,15 @@ from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from converters.check import CheckOptions
-from converters.export import ExportSummary, OnInvalid, check_rejects, export, write_no_rejects
+from converters.discover import is_uri
+from converters.export import ExportSummary, OnInvalid, check_rejects, export
 from converters.findings import FileResult
 from converters.layout import KEY_FIELD, Field, article_layout, required_fields
-from converters.load.errors import LoadConflict, LoadError
+from converters.load.errors import LoadConflict, LoadError, LoadFailed
 from converters.load.evolution import Column, OnSchemaChange, SchemaChangeError
 from converters.load.ledger import LEDGER_TABLE, LedgerUrls, ledger_rules, plan_load
-from converters.load.sql_target import Applied, Change, Mode, TableState
-from converters.output import refuse_inputs_as_outputs
+from converters.load.sql_target import RESERVED_PREFIX, Applied, Change, Mode, TableState
+from converters.output import AtomicOutput, atomic_output, refuse_inputs_as_outputs
 from converters.registry import import_named
 from converters.report.base import plural
 from converters.schema import load_schema
@@ -81,12 +84,14 @@ BACKENDS: dict[str, Backend] = {
     "duckdb": Backend("duckdb", "duckdb", "converters.load.duckdb:DuckDbTarget", local=True),
     "postgres": Backend("postgres", "postgres", "converters.load.postgres:PostgresTarget", local=False),
     "sqlite": Backend("sqlite", None, "converters.load.sqlite:SqliteTarget", local=True),
+    "delta": Backend("delta", "delta", "converters.load.delta:DeltaTarget", local=True),
 }
 # How a target names its kind. `.db` is not here: SQLite and DuckDB both use it.
 _DUCKDB_SUFFIXES = (".duckdb", ".ddb")
 _SQLITE_SUFFIXES = (".sqlite", ".sqlite3")
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _SQLITE_SCHEME = "sqlite:///"
+_DELTA_SCHEME = "delta:"
 
 
 def backend_for(target: str) -> Backend:
@@ -94,6 +99,8 @@ def backend_for(target: str) -> Backend:
     SQLite file; LoadError for anything else."""
     if target.startswith(_POSTGRES_SCHEMES):
         return BACKENDS["postgres"]
+    if target.startswith(_DELTA_SCHEME) and len(target) > len(_DELTA_SCHEME):
+        return BACKENDS["delta"]
     if target.startswith(_SQLITE_SCHEME) and len(target) > len(_SQLITE_SCHEME):
         return BACKENDS["sqlite"]
     if "://" not in target and target.lower().endswith(_SQLITE_SUFFIXES):
@@ -103,7 +110,7 @@ def backend_for(target: str) -> Backend:
     raise LoadError(
         f"cannot tell what kind of database {target!r} is: give a DuckDB file ending in "
         f"{' or '.join(_DUCKDB_SUFFIXES)}, an SQLite file ending in {' or '.join(_SQLITE_SUFFIXES)} "
-        f"(or {_SQLITE_SCHEME}PATH), or a postgresql:// URL"
+        f"(or {_SQLITE_SCHEME}PATH), a postgresql:// URL, or {_DELTA_SCHEME}PATH for a Delta Lake table"
     )
 
 
@@ -146,8 +153,9 @@ def load(
     on_result: Callable[[FileResult], None] | None = None,
     overwrite: bool = False,
 ) -> LoadSummary:
-    """Load every valid article under `paths` into the table at `target`. Raises LoadError,
-    SchemaChangeError, LoadConflict, and what `export` raises; the table is untouched unless committed."""
+    """Load every valid article under `paths` into the table at `target`. Raises LoadError and
+    SchemaChangeError (usage), LoadFailed (the write), and what `export` raises; the table is untouched
+    unless committed, and the rejects file is written only then."""
     summary = LoadSummary()
     options, check = options or LoadOptions(), check or CheckOptions()
     if check.allow_duplicate_urls:
@@ -155,9 +163,13 @@ def load(
     if options.prune and options.mode != "merge":
         raise LoadError(f"--prune goes with --mode merge: {options.mode} never keeps rows of files that are gone")
     check_rejects(on_invalid, rejects)
+    if table_parts(options.table)[-1].startswith(RESERVED_PREFIX):
+        raise LoadError(f"--table {options.table!r}: names starting with {RESERVED_PREFIX} are the loader's own")
     backend = backend_for(target)
     database = _target(backend, target, options, check)
     refuse_inputs_as_outputs([_local_file(target)] if backend.local else [], paths)
+    if options.ledger is not None and backend.name == "delta":
+        raise LoadError("--ledger does not apply to Delta Lake: each row keeps its ledger entry in _articles_* columns")
     refuse_inputs_as_outputs([rejects], paths)  # export would, but the target is read first
     state = database.describe()  # and closed again before the checks fork their workers
     replace = options.mode == "replace"
@@ -175,18 +187,19 @@ def load(
         if result.valid and result.url is not None:
             loaded.append((result.file, result.url))
 
-    with tempfile.TemporaryDirectory(prefix="articles-load-") as folder:
+    # The rejects file is published with the table, not before: a load that fails leaves neither.
+    published = atomic_output(rejects, overwrite=overwrite) if rejects is not None else None
+    with tempfile.TemporaryDirectory(prefix="articles-load-") as folder, published or contextlib.nullcontext():
         staged = Path(folder) / "staged.parquet"
+        rejected = os.path.join(folder, "rejects.jsonl") if rejects is not None else None
         if plan.read:
             files = [file.name for file in plan.read]
             summary.export = export(
-                paths, os.fspath(staged), "parquet", check=check, on_invalid=on_invalid, rejects=rejects,
-                on_result=taken, overwrite=overwrite, files=files, others=LedgerUrls(plan),
+                paths, os.fspath(staged), "parquet", check=check, on_invalid=on_invalid, rejects=rejected,
+                on_result=taken, overwrite=True, files=files, others=LedgerUrls(plan),
             )  # fmt: skip
             if not summary.export.committed:
                 return summary
-        elif rejects is not None:
-            write_no_rejects(rejects, overwrite)
         change = Change(
             options.mode,
             staged if plan.read else None,
@@ -194,11 +207,23 @@ def load(
             plan.forget,
             added,
             state.ledger_version,
+            reset_ledger=state.columns is None,
         )
         applied = database.apply(change)
+        if published is not None:
+            _publish(rejected if plan.read else None, published)
     summary.counts = Counts(applied.inserted, applied.updated, applied.unchanged, applied.deleted, plan.skipped)
     summary.committed = True
     return summary
+
+
+def _publish(written: str | None, published: AtomicOutput) -> None:
+    """The rejects of the load (none when nothing was read) into the user's --rejects file."""
+    stream = published.open_file()
+    if written is not None:
+        with open(written, "rb") as source:
+            shutil.copyfileobj(source, stream)
+    published.commit()
 
 
 def _target(backend: Backend, target: str, options: LoadOptions, check: CheckOptions) -> Target:
@@ -212,8 +237,10 @@ def _target(backend: Backend, target: str, options: LoadOptions, check: CheckOpt
         ) from error
 
 
-def _local_file(target: str) -> str:
-    return target.removeprefix(_SQLITE_SCHEME)
+def _local_file(target: str) -> str | None:
+    """The file or folder of a target on this machine, which no input may be or hold; None for others."""
+    local = target.removeprefix(_SQLITE_SCHEME).removeprefix(_DELTA_SCHEME)
+    return None if is_uri(local) else local
 
 
 def shown_target(target: str) -> str:
@@ -245,6 +272,7 @@ __all__ = [
     "Counts",
     "LoadConflict",
     "LoadError",
+    "LoadFailed",
     "LoadOptions",
     "LoadSummary",
     "Mode",

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from converters.load import LoadError
 from converters.load.evolution import Column
-from converters.load.sql_target import SqlTarget
+from converters.load.sql_target import CHANGED, STAGED, SqlTarget
 from converters.tables.sql import DIALECTS, table_parts
 
 _ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64()}
@@ -59,10 +59,10 @@ class DuckDbTarget(SqlTarget):
     def _stage_rows(self, staged: Path | None) -> None:
         columns = ", ".join(self.columns)
         if staged is None:
-            self._execute(f"CREATE TEMPORARY TABLE staged AS SELECT {columns} FROM {self.name} LIMIT 0")
+            self._execute(f"CREATE TEMPORARY TABLE {STAGED} AS SELECT {columns} FROM {self.name} LIMIT 0")
         else:
             source = "read_parquet(?)"
-            self._execute(f"CREATE TEMPORARY TABLE staged AS SELECT {columns} FROM {source}", [os.fspath(staged)])
+            self._execute(f"CREATE TEMPORARY TABLE {STAGED} AS SELECT {columns} FROM {source}", [os.fspath(staged)])
 
     def _stage_values(self, name: str, columns: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> None:
         # Through Arrow: DuckDB takes a table of 100,000 rows at once, where executemany takes seconds.
@@ -76,17 +76,15 @@ class DuckDbTarget(SqlTarget):
 
     def _upsert(self, columns: list[str]) -> tuple[int, int]:
         key, name = self.key, self.name
-        staged_row = ", ".join(f"s.{column}" for column in columns)
-        table_row = ", ".join(f"t.{column}" for column in columns)
         listed = ", ".join(columns)
         self._execute(
-            f"CREATE TEMPORARY TABLE changed AS SELECT s.{key} FROM staged s JOIN {name} t ON s.{key} = t.{key} "
-            f"WHERE ({staged_row}) IS DISTINCT FROM ({table_row})"
+            f"CREATE TEMPORARY TABLE {CHANGED} AS SELECT s.{key} FROM {STAGED} s JOIN {name} t ON s.{key} = t.{key} "
+            f"WHERE {self._differs('s', 't')}"
         )
-        updated = self._count("SELECT count(*) FROM changed")
-        inserted = self._count(f"SELECT count(*) FROM staged WHERE {key} NOT IN (SELECT {key} FROM {name})")
-        self._execute(f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM changed)")
+        updated = self._count(f"SELECT count(*) FROM {CHANGED}")
+        inserted = self._count(f"SELECT count(*) FROM {STAGED} WHERE {key} NOT IN (SELECT {key} FROM {name})")
+        self._execute(f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM {CHANGED})")
         self._execute(
-            f"INSERT INTO {name} ({listed}) SELECT {listed} FROM staged WHERE {key} NOT IN (SELECT {key} FROM {name})"
+            f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {STAGED} WHERE {key} NOT IN (SELECT {key} FROM {name})"
         )
         return inserted, updated

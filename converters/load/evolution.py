@@ -39,7 +39,7 @@ class Fixes:
 
     drop: Callable[[str], str] | None
     change_type: Callable[[str, str], str] | None
-    add: Callable[[str, str], str]
+    add: Callable[[str, str], str] | None
 
 
 def added_columns(
@@ -75,7 +75,7 @@ def added_columns(
         if on_change == "fail":
             raise SchemaChangeError(
                 f"the schema adds the column {column.name} ({column.type}) to table {table}, and "
-                f"--on-schema-change is fail: {_either(fixes.add(column.name, column.type))}, "
+                f"--on-schema-change is fail: {_either(fixes.add(column.name, column.type) if fixes.add else None)}, "
                 "or let the load add it with --on-schema-change evolve"
             )
     return missing

@@ -48,7 +48,16 @@ from converters.parallel import available_cores
 LEDGER_TABLE = "_articles_files"
 # The ledger's columns, after `table_name` (the data table an entry belongs to, so that tables can
 # share a ledger) and before `loaded_at` (when the load committed).
-LEDGER_COLUMNS = ("webUrl", "file", "fingerprint", "size", "stat", "rules", "load_id")
+LEDGER_KINDS = {  # column -> its layout kind, which each engine's scalar types spell
+    "webUrl": "string",
+    "file": "string",
+    "fingerprint": "string",
+    "size": "integer",
+    "stat": "string",
+    "rules": "string",
+    "load_id": "string",
+}
+LEDGER_COLUMNS = tuple(LEDGER_KINDS)
 _HASH_BLOCK = 1 << 20
 
 
@@ -85,16 +94,17 @@ class Listed:
     etag: str | None  # stored objects: the listing's ETag
     records: bool  # a file of records: always read
 
-    def fingerprint(self) -> str | None:
+    def fingerprint(self, limit: int) -> str | None:
         """`etag:` from the listing, or `sha256:` of the bytes now; None for a file that cannot be read
-        (its check says why)."""
+        (its check says why). Past `limit` bytes a file is invalid, and gets no entry: its digest stops there."""
         if self.etag is not None:
             return f"etag:{self.etag}"
         digest = hashlib.sha256()
         try:
             with open(self.name, "rb") as stream:
-                while block := stream.read(_HASH_BLOCK):
+                while (block := stream.read(_HASH_BLOCK)) and limit >= 0:
                     digest.update(block)
+                    limit -= len(block)
         except OSError:
             return None
         return f"sha256:{digest.hexdigest()}"
@@ -113,7 +123,6 @@ class Plan:
     unchanged: dict[str, tuple[int, str]] = field(default_factory=dict)  # webUrl -> (walk index, name)
     order: dict[str, int] = field(default_factory=dict)  # name -> walk index, of the files read
     skipped: int = 0  # unchanged files, not read
-    gone: int = 0  # files the ledger knows under the paths loaded, and the walk no longer finds
 
     def entries(self, loaded: Iterable[tuple[str, str]], load_id: str) -> list[LedgerEntry]:
         """The new entries: one per (file name, webUrl) loaded, and the restated ones."""
@@ -145,6 +154,8 @@ def plan_load(
     for entry in ledger:
         by_file.setdefault(entry.file, []).append(entry)
     listed = list(_listing(paths, options, started_ns))
+    if not listed:  # an unmounted or mistyped corpus must never look like one whose files are all gone
+        raise InputError(f"no articles found in {', '.join(paths)} (looked for {', '.join(options.patterns)})")
     plan = Plan(rules)
     to_hash: list[tuple[int, Listed, LedgerEntry]] = []
     for index, file in enumerate(listed):
@@ -161,36 +172,46 @@ def plan_load(
     taken: dict[str, str | None] = {}
     with ThreadPoolExecutor(options.jobs or available_cores()) as pool:
         # Reading and hashing release the GIL: a thread per core hashes as fast as processes would.
-        for (index, file, entry), fingerprint in zip(to_hash, pool.map(_fingerprint, to_hash), strict=True):
+        limit = options.limits.max_file_size
+        hashed = pool.map(lambda job: job[1].fingerprint(limit), to_hash)
+        for (index, file, entry), fingerprint in zip(to_hash, hashed, strict=True):
             if fingerprint == entry.fingerprint and file.size == entry.size:
                 plan.unchanged[entry.url] = (index, file.name)
-                plan.restated.append(entry._replace(stat=file.stat))
+                if file.stat != entry.stat:  # a stamp to keep (or one to drop): else the entry stays as it is
+                    plan.restated.append(entry._replace(stat=file.stat))
                 plan.skipped += 1
             else:
                 _read(plan, index, file, [entry])
                 taken[file.name] = fingerprint
         untaken = [file for file in plan.read if file.name not in taken]
-        taken.update(zip([file.name for file in untaken], pool.map(Listed.fingerprint, untaken), strict=True))
+        fingerprints = pool.map(lambda file: file.fingerprint(limit), untaken)
+        taken.update(zip([file.name for file in untaken], fingerprints, strict=True))
+    plan.read.sort(key=lambda file: plan.order[file.name])  # in walk order: the first of two duplicates is kept
     for file in plan.read:
         if (fingerprint := taken[file.name]) is not None:  # one that cannot be read gets no entry
             plan.taken[file.name] = (fingerprint, file.size, file.stat)
-    roots = [_key(path) for path in paths]
-    for key, entries in by_file.items():
-        if any(key == root or is_within(key, root) for root in roots):
-            plan.gone += 1
-            if prune:
-                plan.forget.update(entry.url for entry in entries)
+    if prune:
+        for key in _gone(paths, list(by_file)):  # the keys left are those the walk did not list
+            plan.forget.update(entry.url for entry in by_file[key])
     return plan
+
+
+def _gone(paths: Sequence[str], unlisted: list[str]) -> Iterator[str]:
+    """The files the ledger knows under `paths` that the walk did not list, and that no longer exist. One
+    the walk leaves out (another --include, a file loaded by name) still exists: its row stays."""
+    roots = [_key(path) for path in paths]
+    under = [key for key in unlisted if any(key == root or is_within(key, root) for root in roots)]
+    objects = [key for key in under if is_uri(key)]
+    existing = {listed.key for listed in _objects(objects) if listed.etag is not None}
+    for key in under:
+        if (key not in existing) if is_uri(key) else not os.path.lexists(key):
+            yield key
 
 
 def _read(plan: Plan, index: int, file: Listed, known: list[LedgerEntry] | None) -> None:
     plan.read.append(file)
     plan.order[file.name] = index
     plan.forget.update(entry.url for entry in known or ())
-
-
-def _fingerprint(job: tuple[int, Listed, LedgerEntry]) -> str | None:
-    return job[1].fingerprint()
 
 
 def _same_stamp(file: Listed, entry: LedgerEntry) -> bool:
@@ -284,6 +305,7 @@ class LedgerUrls:
         for url, name in self._displaced.items():
             self.plan.forget.add(url)
             del self.plan.unchanged[url]
+            self.plan.skipped -= 1  # read now, and rejected
             late.append(FileResult(name, url=url))
         return late
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pyarrow.parquet as pq
@@ -19,7 +20,7 @@ from converters.layout import Field
 from converters.load import LoadError
 from converters.load.evolution import Column
 from converters.load.json_values import json_text
-from converters.load.sql_target import SqlTarget
+from converters.load.sql_target import STAGED, SqlTarget
 from converters.tables.sql import DIALECTS, qualified_name
 
 COPY_BATCH_ROWS = 5_000
@@ -37,7 +38,9 @@ class PostgresTarget(SqlTarget):
         try:
             self.connection = psycopg.connect(self.target, autocommit=False)
         except psycopg.Error as error:
-            raise LoadError(f"cannot connect to PostgreSQL: {error}".strip()) from error
+            password = urlsplit(self.target).password  # psycopg may quote the URL's part it could not parse
+            message = str(error).replace(password, "***") if password else str(error)
+            raise LoadError(f"cannot connect to PostgreSQL: {message}".strip()) from error
         self.cursor = self.connection.cursor()
 
     def _commit(self) -> None:
@@ -66,12 +69,13 @@ class PostgresTarget(SqlTarget):
         return [Column(column, kind) for column, kind in rows] or None
 
     def _stage_rows(self, staged: Path | None) -> None:
-        self._execute(f"CREATE TEMPORARY TABLE staged (LIKE {self.name}) ON COMMIT DROP")
+        self._execute(f"CREATE TEMPORARY TABLE {STAGED} (LIKE {self.name}) ON COMMIT DROP")
         if staged is None:
             return
-        with self.cursor.copy(f"COPY staged ({', '.join(self.columns)}) FROM STDIN".encode()) as copy:
+        with self.cursor.copy(f"COPY {STAGED} ({', '.join(self.columns)}) FROM STDIN".encode()) as copy:
             for row in _rows(staged, self.layout):
                 copy.write_row(row)
+        self._execute(f"ANALYZE {STAGED}")  # no autovacuum for temporary tables: the planner needs the counts
 
     def _stage_values(self, name: str, columns: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> None:
         listed = ", ".join(f"{self.dialect.identifier(column)} {kind}" for column, kind in columns.items())
@@ -79,6 +83,7 @@ class PostgresTarget(SqlTarget):
         with self.cursor.copy(f"COPY {name} FROM STDIN".encode()) as copy:
             for row in rows:
                 copy.write_row(row)
+        self._execute(f"ANALYZE {name}")
 
     def _upsert(self, columns: list[str]) -> tuple[int, int]:
         listed = ", ".join(columns)
@@ -86,7 +91,7 @@ class PostgresTarget(SqlTarget):
         current = ", ".join(f"t.{c}" for c in columns)
         # xmax = 0 tells a fresh insert from an update; equal rows are skipped by the WHERE.
         result = self._fetch(
-            f"WITH upserted AS (INSERT INTO {self.name} AS t ({listed}) SELECT {listed} FROM staged "
+            f"WITH upserted AS (INSERT INTO {self.name} AS t ({listed}) SELECT {listed} FROM {STAGED} "
             f"ON CONFLICT ({self.key}) DO UPDATE SET ({listed}) = ROW({excluded}) "
             f"WHERE ({current}) IS DISTINCT FROM ({excluded}) RETURNING (xmax = 0) AS inserted) "
             "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted"

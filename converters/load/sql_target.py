@@ -9,11 +9,14 @@ one transaction:
 2. `--mode replace`: drop the table, so that it is made afresh from the schema;
 3. create the table and the ledger if they do not exist; add new columns;
 4. stage the rows read, and the webUrls of the files read again or gone;
-5. `--mode append`: refuse rows whose webUrl the table has;
+5. `--mode append`: refuse rows whose webUrl the table has for another row;
 6. delete the rows of those webUrls that no row read takes over;
 7. upsert the rows read by webUrl (an equal row is left alone);
 8. replace the ledger entries of the webUrls staged, forgotten or restated;
 9. commit.
+
+The temporary tables are named `_articles_*`, a prefix no --table may take:
+an unqualified name finds a temporary table before the user's.
 
 Killed at any point before the commit, the engine rolls the transaction
 back: table and ledger are both as they were.
@@ -24,19 +27,27 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from converters.layout import KEY_FIELD, Field
-from converters.load.errors import LoadConflict, LoadError
+from converters.load.errors import LoadConflict, LoadError, LoadFailed
 from converters.load.evolution import Column, Fixes, OnSchemaChange, added_columns
-from converters.load.ledger import LEDGER_COLUMNS, LedgerEntry
+from converters.load.ledger import LEDGER_COLUMNS, LEDGER_KINDS, LedgerEntry
 from converters.tables.sql import Dialect, create_table, qualified_name, table_parts
 
 Mode = Literal["merge", "append", "replace"]
-_EXPECTED = "articles_expected"  # the temporary table made from the schema's DDL, to read its column types
-_ENTRY_KINDS = ("string", "string", "string", "integer", "string", "string", "string")  # LEDGER_COLUMNS' kinds
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A load stamps its entries at least this much later than the last: with a clock set back, or hosts whose
+# clocks differ, the latest stamp still changes with every load, and so does the ledger's version.
+_TICK = timedelta(microseconds=1)
+RESERVED_PREFIX = "_articles_"  # the ledger's and the temporary tables': no --table may start with it
+EXPECTED = "_articles_expected"  # made from the schema's DDL, to read its column types as the engine spells them
+STAGED = "_articles_staged"  # the rows read
+FORGOTTEN = "_articles_forgotten"  # webUrls whose ledger entries go
+ENTRIES = "_articles_entries"  # the ledger's new entries
+CHANGED = "_articles_changed"  # rows read that differ from the table's (DuckDB)
 
 
 @dataclass(slots=True)
@@ -55,6 +66,7 @@ class Change:
     forget: set[str]  # webUrls whose entries go (their rows too, unless a row read takes the webUrl)
     added: list[Column] = field(default_factory=list)
     ledger_version: str = ""
+    reset_ledger: bool = False  # the table is made afresh: every ledger entry of it goes first
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +137,11 @@ class SqlTarget(ABC):
     def _timestamp(self, moment: datetime) -> Any:
         return moment
 
+    def _differs(self, a: str, b: str) -> str:
+        """SQL true when the rows aliased `a` and `b` differ in any column, NULLs compared as values."""
+        left, right = (", ".join(f"{alias}.{column}" for column in self.columns) for alias in (a, b))
+        return f"({left}) IS DISTINCT FROM ({right})"
+
     def _serialize(self) -> None:  # noqa: B027 - most engines need nothing here
         """Wait for other loads into this database to commit (engines whose transactions do not already)."""
 
@@ -145,18 +162,20 @@ class SqlTarget(ABC):
             self._close()
 
     def _describe(self) -> TableState:
-        expected_ddl = create_table(self.layout, _EXPECTED, self.dialect).replace(
+        expected_ddl = create_table(self.layout, EXPECTED, self.dialect).replace(
             "CREATE TABLE IF NOT EXISTS", "CREATE TEMPORARY TABLE", 1
         )
         self._execute(expected_ddl)
-        expected = self._described(_EXPECTED, temporary=True)
+        expected = self._described(EXPECTED, temporary=True)
         assert expected is not None
         state = TableState(self._described(self.table, temporary=False), expected, [], "")
         ledger = self._described(self.ledger_table, temporary=False)
         if ledger is not None:
             self._check_ledger(ledger)
-            state.entries = [LedgerEntry._make(row) for row in self._ledger_rows()]
             state.ledger_version = self._ledger_version()
+            # Without the table (or its key), no entry holds: every file is read.
+            if state.columns is not None and KEY_FIELD in (column.name for column in state.columns):
+                state.entries = [LedgerEntry._make(row) for row in self._ledger_rows()]
         return state
 
     def _check_ledger(self, columns: list[Column]) -> None:
@@ -179,7 +198,7 @@ class SqlTarget(ABC):
             applied = self._apply(change)
             self._commit()
         except self.errors as error:
-            raise LoadError(f"cannot load into {self.table}: {str(error).strip()}; the table is unchanged") from error
+            raise LoadFailed(f"cannot load into {self.table}: {str(error).strip()}; the table is unchanged") from error
         finally:
             self._close()
         return applied
@@ -189,6 +208,7 @@ class SqlTarget(ABC):
         exists = self._described(self.ledger_table, temporary=False) is not None
         if change.mode != "replace" and (self._ledger_version() if exists else "") != change.ledger_version:
             raise LoadConflict(f"another load into {self.table} committed while this one ran: run it again")
+        loaded_at = max(datetime.now(UTC), self._latest_load() + _TICK) if exists else datetime.now(UTC)
         deleted = 0
         if change.mode == "replace":
             deleted = self._count(f"SELECT count(*) FROM {self.name}") if self._exists(self.table) else 0
@@ -199,17 +219,23 @@ class SqlTarget(ABC):
         for column in change.added:
             self._execute(self._add_column(column.name, column.type))
         self._stage_rows(change.staged)
+        self._stage_values(FORGOTTEN, {"url": self.dialect.scalars["string"]}, [(url,) for url in change.forget])
         if change.mode == "append":
             self._refuse_existing()
-        self._stage_values("forgotten", {"url": self.dialect.scalars["string"]}, [(url,) for url in change.forget])
         deleted += self._delete_forgotten()
-        staged = self._count("SELECT count(*) FROM staged")
+        staged = self._count(f"SELECT count(*) FROM {STAGED}")
         inserted, updated = self._upsert(self.columns)
-        self._replace_entries(change)
+        self._replace_entries(change, loaded_at)
         return Applied(inserted, updated, staged - inserted - updated, deleted)
 
     def _refuse_existing(self) -> None:
-        found = self._fetch(f"SELECT s.{self.key} FROM staged s JOIN {self.name} t ON s.{self.key} = t.{self.key}")
+        """Append inserts: a row read whose webUrl the table has for another row, or for another file's row,
+        stops it. A file read again with the same row (after a change of rules) is no new article."""
+        key = self.key
+        found = self._fetch(
+            f"SELECT s.{key} FROM {STAGED} s JOIN {self.name} t ON s.{key} = t.{key} WHERE {self._differs('s', 't')} "
+            f"OR NOT EXISTS (SELECT 1 FROM {FORGOTTEN} f WHERE f.url = s.{key})"
+        )
         if found:
             shown = ", ".join(sorted(row[0] for row in found)[:3])
             raise LoadError(
@@ -219,38 +245,41 @@ class SqlTarget(ABC):
             )
 
     def _delete_forgotten(self) -> int:
-        gone = f"{self.key} IN (SELECT url FROM forgotten) AND {self.key} NOT IN (SELECT {self.key} FROM staged)"
+        key = self.key
+        # EXISTS, not IN: PostgreSQL runs NOT IN over a large subquery as a loop per row.
+        gone = (
+            f"EXISTS (SELECT 1 FROM {FORGOTTEN} f WHERE f.url = {self.name}.{key}) "
+            f"AND NOT EXISTS (SELECT 1 FROM {STAGED} s WHERE s.{key} = {self.name}.{key})"
+        )
         deleted = self._count(f"SELECT count(*) FROM {self.name} WHERE {gone}")
         if deleted:
             self._execute(f"DELETE FROM {self.name} WHERE {gone}")
         return deleted
 
-    def _replace_entries(self, change: Change) -> None:
+    def _replace_entries(self, change: Change, loaded_at: datetime) -> None:
         p = self.parameter
-        kinds = zip(LEDGER_COLUMNS, _ENTRY_KINDS, strict=True)
-        self._stage_values("entries", {name: self.dialect.scalars[kind] for name, kind in kinds}, change.entries)
+        kinds = {name: self.dialect.scalars[kind] for name, kind in LEDGER_KINDS.items()}
+        self._stage_values(ENTRIES, kinds, change.entries)
         key = self.dialect.identifier("webUrl")
-        if change.mode == "replace":
+        if change.mode == "replace" or change.reset_ledger:
             self._execute(f'DELETE FROM {self.ledger} WHERE "table_name" = {p}', [self.table])
         else:
+            ledger = self.ledger
             self._execute(
-                f'DELETE FROM {self.ledger} WHERE "table_name" = {p} AND ({key} IN (SELECT url FROM forgotten) '
-                f"OR {key} IN (SELECT {key} FROM entries))",
+                f'DELETE FROM {ledger} WHERE "table_name" = {p} AND ('
+                f"EXISTS (SELECT 1 FROM {FORGOTTEN} f WHERE f.url = {ledger}.{key}) "
+                f"OR EXISTS (SELECT 1 FROM {ENTRIES} e WHERE e.{key} = {ledger}.{key}))",
                 [self.table],
             )
         columns = ", ".join(self.dialect.identifier(name) for name in LEDGER_COLUMNS)
+        into = f'{self.ledger} ("table_name", {columns}, "loaded_at")'
         self._execute(
-            f'INSERT INTO {self.ledger} ("table_name", {columns}, "loaded_at") SELECT {p}, {columns}, {p} FROM entries',
-            [self.table, self._timestamp(datetime.now(UTC))],
+            f"INSERT INTO {into} SELECT {p}, {columns}, {p} FROM {ENTRIES}", [self.table, self._timestamp(loaded_at)]
         )
 
     def _ledger_ddl(self) -> list[str]:
         scalars = self.dialect.scalars
-        kinds = {
-            "table_name": "string",
-            **dict(zip(LEDGER_COLUMNS, _ENTRY_KINDS, strict=True)),
-            "loaded_at": "datetime",
-        }
+        kinds = {"table_name": "string", **LEDGER_KINDS, "loaded_at": "datetime"}
         columns = [
             f"{self.dialect.identifier(name)} {scalars[kind]}{'' if name == 'stat' else ' NOT NULL'}"
             for name, kind in kinds.items()
@@ -263,15 +292,31 @@ class SqlTarget(ABC):
         return [*create_schema, f"CREATE TABLE IF NOT EXISTS {self.ledger} ({', '.join([*columns, key])})"]
 
     def _ledger_rows(self) -> list[tuple[Any, ...]]:
-        columns = ", ".join(self.dialect.identifier(name) for name in LEDGER_COLUMNS)
-        return self._fetch(f'SELECT {columns} FROM {self.ledger} WHERE "table_name" = {self.parameter}', [self.table])
+        """The entries whose row the table has: a row deleted by hand (or a table emptied) makes its file
+        read again, rather than trusted as loaded."""
+        columns = ", ".join(f"l.{self.dialect.identifier(name)}" for name in LEDGER_COLUMNS)
+        key = self.dialect.identifier("webUrl")
+        return self._fetch(
+            f'SELECT {columns} FROM {self.ledger} l WHERE l."table_name" = {self.parameter} '
+            f"AND EXISTS (SELECT 1 FROM {self.name} t WHERE t.{self.key} = l.{key})",
+            [self.table],
+        )
 
     def _ledger_version(self) -> str:
-        """Every load stamps its entries with the time it commits, and one that adds none removes some."""
+        """Changes with every load that commits: each stamps its entries later than any before it (see
+        _latest_load), and one that adds no entry removes some."""
+        row = self._fetch(f'SELECT count(*) FROM {self.ledger} WHERE "table_name" = {self.parameter}', [self.table])
+        return f"{row[0][0]}:{self._latest_load().isoformat()}"
+
+    def _latest_load(self) -> datetime:
+        """When the last load that wrote entries committed, as it stamped them; the epoch for none. Read as
+        text: a driver's own timestamps may need more (DuckDB's time zones need pytz)."""
+        text = self.dialect.scalars["string"]
         row = self._fetch(
-            f'SELECT count(*), max("loaded_at") FROM {self.ledger} WHERE "table_name" = {self.parameter}', [self.table]
+            f'SELECT CAST(max("loaded_at") AS {text}) FROM {self.ledger} WHERE "table_name" = {self.parameter}',
+            [self.table],
         )
-        return f"{row[0][0]}:{row[0][1]}"
+        return datetime.fromisoformat(row[0][0]) if row[0][0] is not None else _EPOCH
 
     def _add_column(self, column: str, kind: str) -> str:
         return f"ALTER TABLE {self.name} ADD COLUMN {self.dialect.identifier(column)} {kind}"

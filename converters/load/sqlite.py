@@ -21,7 +21,7 @@ from converters.layout import Field
 from converters.load import LoadError
 from converters.load.evolution import Column, Fixes
 from converters.load.json_values import json_text, utc_text
-from converters.load.sql_target import SqlTarget
+from converters.load.sql_target import STAGED, SqlTarget
 from converters.tables.sql import DIALECTS
 
 SCHEME = "sqlite:///"
@@ -78,10 +78,10 @@ class SqliteTarget(SqlTarget):
 
     def _stage_rows(self, staged: Path | None) -> None:
         listed = ", ".join(self.columns)
-        self._execute(f"CREATE TEMPORARY TABLE staged AS SELECT {listed} FROM {self.name} LIMIT 0")
+        self._execute(f"CREATE TEMPORARY TABLE {STAGED} AS SELECT {listed} FROM {self.name} LIMIT 0")
         if staged is None:
             return
-        insert = f"INSERT INTO staged ({listed}) VALUES ({', '.join('?' * len(self.columns))})"
+        insert = f"INSERT INTO {STAGED} ({listed}) VALUES ({', '.join('?' * len(self.columns))})"
         self.connection.executemany(insert, _rows(staged, self.layout))
 
     def _stage_values(self, name: str, columns: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> None:
@@ -89,18 +89,20 @@ class SqliteTarget(SqlTarget):
         self._execute(f"CREATE TEMPORARY TABLE {name} ({listed})")
         self.connection.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(columns))})", rows)
 
+    def _differs(self, a: str, b: str) -> str:
+        return " OR ".join(f"{a}.{column} IS NOT {b}.{column}" for column in self.columns)  # no IS DISTINCT FROM
+
     def _upsert(self, columns: list[str]) -> tuple[int, int]:
         key, name = self.key, self.name
-        differs = " OR ".join(f"s.{column} IS NOT t.{column}" for column in columns)
-        updated = self._count(f"SELECT count(*) FROM staged s JOIN {name} t ON s.{key} = t.{key} WHERE {differs}")
-        inserted = self._count(f"SELECT count(*) FROM staged WHERE {key} NOT IN (SELECT {key} FROM {name})")
+        differs = self._differs("s", "t")
+        updated = self._count(f"SELECT count(*) FROM {STAGED} s JOIN {name} t ON s.{key} = t.{key} WHERE {differs}")
+        inserted = self._count(f"SELECT count(*) FROM {STAGED} WHERE {key} NOT IN (SELECT {key} FROM {name})")
         listed = ", ".join(columns)
         assignments = ", ".join(f"{column} = excluded.{column}" for column in columns)
-        changed = " OR ".join(f"{column} IS NOT excluded.{column}" for column in columns)
         # `WHERE true`: without it, SQLite would read ON CONFLICT as part of the SELECT's join.
         self._execute(
-            f"INSERT INTO {name} ({listed}) SELECT {listed} FROM staged WHERE true "
-            f"ON CONFLICT ({key}) DO UPDATE SET {assignments} WHERE {changed}"
+            f"INSERT INTO {name} ({listed}) SELECT {listed} FROM {STAGED} WHERE true "
+            f"ON CONFLICT ({key}) DO UPDATE SET {assignments} WHERE {self._differs(name, 'excluded')}"
         )
         return inserted, updated
 
