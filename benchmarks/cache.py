@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from generate import article, generate
@@ -114,24 +115,34 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--work", type=Path, help="folder for the corpus and caches (default: a temporary one)")
     arguments = parser.parse_args()
-    work = arguments.work or Path(tempfile.mkdtemp(prefix="articles-cache-bench-"))
+    rounds = changing_corpus(arguments.work, arguments.files, arguments.rounds, "articles-cache-bench-", one_round)
+    print(table(rounds, arguments.files))
+
+
+Round = Callable[[Path, Path, list[Path], int, int], tuple[Timings, int]]
+
+
+def changing_corpus(given: Path | None, files: int, rounds: int, prefix: str, run: Round) -> list[Timings]:
+    """Generate the corpus (in `given`, or a temporary folder removed at the end), read it once into the
+    page cache, then call `run(corpus, work, files, round, next number)` for each round."""
+    work = given or Path(tempfile.mkdtemp(prefix=prefix))
     corpus = work / "corpus"
     shutil.rmtree(corpus, ignore_errors=True)
-    print(f"generating {arguments.files:,} files in {corpus}...", file=sys.stderr, flush=True)
-    generate(corpus, arguments.files)
-    files = sorted(corpus.rglob("*.md"))
-    for path in files:
+    print(f"generating {files:,} files in {corpus}...", file=sys.stderr, flush=True)
+    generate(corpus, files)
+    paths = sorted(corpus.rglob("*.md"))
+    for path in paths:
         path.read_bytes()  # into the page cache
     time.sleep(RACY_MARGIN_S)
-    rounds: list[Timings] = []
-    next_number = arguments.files
-    for number in range(arguments.rounds):
-        print(f"round {number + 1} of {arguments.rounds}...", file=sys.stderr, flush=True)
-        timings, next_number = one_round(corpus, work, files, number, next_number)
-        rounds.append(timings)
-    print(table(rounds, arguments.files))
-    if arguments.work is None:
+    timings: list[Timings] = []
+    next_number = files
+    for number in range(rounds):
+        print(f"round {number + 1} of {rounds}...", file=sys.stderr, flush=True)
+        measured, next_number = run(corpus, work, paths, number, next_number)
+        timings.append(measured)
+    if given is None:
         shutil.rmtree(work, ignore_errors=True)
+    return timings
 
 
 def table(rounds: list[Timings], files: int) -> str:

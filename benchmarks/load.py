@@ -10,8 +10,8 @@ warm page cache. Each round, for each target, runs as its own processes:
   mtime put back), 0.5% added and 0.5% deleted (benchmarks/cache.py's
   change), and the nightly load runs with --prune.
 
-DuckDB and SQLite always run; PostgreSQL with --postgres (or
-ARTICLES_BENCH_POSTGRES). Before each load the script waits out the racy
+DuckDB, SQLite and a local Delta Lake table always run; PostgreSQL with
+--postgres (or ARTICLES_BENCH_POSTGRES). Before each load the script waits out the racy
 margin (2 s), as a nightly job meets files changed hours before. The median
 over the rounds counts. Nothing here asserts a time: only the ratios from one
 run on one machine mean anything. The table printed at the end is the one in
@@ -22,17 +22,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from cache import RACY_MARGIN_S, change
-from generate import generate
+from cache import RACY_MARGIN_S, change, changing_corpus
 from run import articles, machine, measure
 
 Timings = dict[str, tuple[float, int]]  # "target, first|nightly" -> (seconds, peak RSS in bytes)
@@ -43,6 +39,7 @@ def targets(work: Path, postgres: str | None) -> dict[str, Callable[[int], tuple
     made: dict[str, Callable[[int], tuple[str, str]]] = {
         "DuckDB": lambda n: (str(work / f"w{n}.duckdb"), "articles"),
         "SQLite": lambda n: (str(work / f"w{n}.sqlite"), "articles"),
+        "Delta Lake": lambda n: (f"delta:{work / f'lake{n}'}", "articles"),
     }
     if postgres:
         made["PostgreSQL"] = lambda n: (postgres, f"bench_{uuid.uuid4().hex[:8]}")
@@ -74,24 +71,12 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("ARTICLES_BENCH_POSTGRES"))
     parser.add_argument("--work", type=Path, help="folder for the corpus and databases (default: a temporary one)")
     arguments = parser.parse_args()
-    work = arguments.work or Path(tempfile.mkdtemp(prefix="articles-load-bench-"))
-    corpus = work / "corpus"
-    shutil.rmtree(corpus, ignore_errors=True)
-    print(f"generating {arguments.files:,} files in {corpus}...", file=sys.stderr, flush=True)
-    generate(corpus, arguments.files)
-    files = sorted(corpus.rglob("*.md"))
-    for path in files:
-        path.read_bytes()  # into the page cache
-    time.sleep(RACY_MARGIN_S)
-    rounds: list[Timings] = []
-    next_number = arguments.files
-    for number in range(arguments.rounds):
-        print(f"round {number + 1} of {arguments.rounds}...", file=sys.stderr, flush=True)
-        timings, next_number = one_round(corpus, work, files, number, next_number, arguments.postgres)
-        rounds.append(timings)
+
+    def run(corpus: Path, work: Path, files: list[Path], number: int, next_number: int) -> tuple[Timings, int]:
+        return one_round(corpus, work, files, number, next_number, arguments.postgres)
+
+    rounds = changing_corpus(arguments.work, arguments.files, arguments.rounds, "articles-load-bench-", run)
     print(table(rounds, arguments.files))
-    if arguments.work is None:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def table(rounds: list[Timings], files: int) -> str:

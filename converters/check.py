@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import hashlib
 import itertools
 import json
 import os
@@ -79,6 +80,9 @@ class CheckOptions:
     # bytes, an Arrow batch) in the worker processes, so that the main process only writes.
     # Needs keep_records; see CheckedChunk.
     encode: Encoder | None = None
+    # Each file read by path gets the SHA-256 of the very bytes checked (FileResult.digest): what a
+    # load's ledger records, with no second read that could see other bytes.
+    digests: bool = False
 
 
 @dataclass(slots=True)
@@ -702,7 +706,10 @@ def check_source(source: Source) -> FileResult:
         data = read_file(source, options.limits)
     except ReaderError as error:
         return FileResult(source, errors=[_reader_finding(source, error)])
-    return check_bytes(source, data, validator, options)
+    result = check_bytes(source, data, validator, options)
+    if options.digests:
+        result.digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
+    return result
 
 
 def read_file(path: str, limits: Limits) -> bytes:

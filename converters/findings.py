@@ -53,6 +53,7 @@ class FileResult:
     raw: bytes | None = None  # the file's bytes, kept for an invalid file when exporting (--rejects)
     url: str | None = None  # top-level webUrl, for the corpus-wide uniqueness check
     url_position: Position | None = None
+    digest: str | None = None  # "sha256:<hex>" of the bytes checked, when the run asks (CheckOptions.digests)
 
     @property
     def valid(self) -> bool:

@@ -222,8 +222,8 @@ def test_a_table_that_does_not_fit_the_schema_is_a_usage_error(run_cli: RunCli, 
         ("sqlite:///", "an SQLite file ending in .sqlite or .sqlite3 (or sqlite:///PATH), a postgresql:// URL, or"),
         ("delta:", "or delta:PATH for a Delta Lake table"),
         ("postgresql://nobody:secret@127.0.0.1:1/none", "cannot connect to PostgreSQL"),
-        ("/no/such/dir/warehouse.duckdb", "cannot open DuckDB database"),
-        ("/no/such/dir/warehouse.sqlite", "cannot open SQLite database /no/such/dir/warehouse.sqlite"),
+        ("/no/such/dir/warehouse.duckdb", "cannot make /no/such/dir/warehouse.duckdb: directory /no/such/dir does not"),
+        ("/no/such/dir/warehouse.sqlite", "cannot make /no/such/dir/warehouse.sqlite: directory /no/such/dir does not"),
     ],
 )
 def test_unusable_targets_are_usage_errors(run_cli: RunCli, into: str, message: str) -> None:
@@ -232,6 +232,18 @@ def test_unusable_targets_are_usage_errors(run_cli: RunCli, into: str, message: 
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert "secret" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "message"), [("w.duckdb", "cannot open DuckDB database"), ("w.sqlite", "cannot open SQLite")]
+)
+def test_a_file_that_is_no_database_is_a_usage_error(run_cli: RunCli, tmp_path: Path, name: str, message: str) -> None:
+    garbage = tmp_path / name
+    garbage.write_bytes(b"not a database at all\n" * 100)
+    result = run_cli("load", str(CORPUS), "--into", str(garbage))
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert garbage.read_bytes() == b"not a database at all\n" * 100
 
 
 def test_a_missing_driver_names_the_extra_to_install(

@@ -17,6 +17,7 @@ A failure or a crash before the commit leaves the table and ledger as they were.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -107,6 +108,8 @@ def backend_for(target: str) -> Backend:
         return BACKENDS["sqlite"]
     if "://" not in target and target.lower().endswith(_DUCKDB_SUFFIXES):
         return BACKENDS["duckdb"]
+    if os.path.isdir(os.path.join(target, "_delta_log")):
+        raise LoadError(f"{target} is a Delta Lake table: give --into {_DELTA_SCHEME}{target}")
     raise LoadError(
         f"cannot tell what kind of database {target!r} is: give a DuckDB file ending in "
         f"{' or '.join(_DUCKDB_SUFFIXES)}, an SQLite file ending in {' or '.join(_SQLITE_SUFFIXES)} "
@@ -167,25 +170,30 @@ def load(
         raise LoadError(f"--table {options.table!r}: names starting with {RESERVED_PREFIX} are the loader's own")
     backend = backend_for(target)
     database = _target(backend, target, options, check)
-    refuse_inputs_as_outputs([_local_file(target)] if backend.local else [], paths)
+    local = _local_file(target) if backend.local else None
+    refuse_inputs_as_outputs([local], paths)
+    if local is not None and backend.name != "delta" and not os.path.isdir(os.path.dirname(local) or "."):
+        raise LoadError(f"cannot make {local}: directory {os.path.dirname(local)} does not exist")
     if options.ledger is not None and backend.name == "delta":
         raise LoadError("--ledger does not apply to Delta Lake: each row keeps its ledger entry in _articles_* columns")
     refuse_inputs_as_outputs([rejects], paths)  # export would, but the target is read first
     state = database.describe()  # and closed again before the checks fork their workers
     replace = options.mode == "replace"
     schema = load_schema(check.schema_path)
-    added = [] if replace else database.planned_columns(state, required_fields(schema), options.on_schema_change)
     entries = [] if replace else state.entries
     rules = ledger_rules(schema, check)
+    # Listed first: a mistyped path or an empty corpus is the error to report, before the table's.
     plan = plan_load(paths, check, entries, rules=rules, prune=options.prune, started_ns=time.time_ns())
+    added = [] if replace else database.planned_columns(state, required_fields(schema), options.on_schema_change)
     summary.read, summary.counts.skipped = len(plan.read), plan.skipped
-    loaded: list[tuple[str, str]] = []
+    loaded: list[tuple[str, str, str | None]] = []
 
     def taken(result: FileResult) -> None:
         if on_result is not None:
             on_result(result)
         if result.valid and result.url is not None:
-            loaded.append((result.file, result.url))
+            # An object's fingerprint is the listing's ETag (Plan.taken), not the digest of its bytes.
+            loaded.append((result.file, result.url, None if is_uri(result.file) else result.digest))
 
     # The rejects file is published with the table, not before: a load that fails leaves neither.
     published = atomic_output(rejects, overwrite=overwrite) if rejects is not None else None
@@ -195,7 +203,8 @@ def load(
         if plan.read:
             files = [file.name for file in plan.read]
             summary.export = export(
-                paths, os.fspath(staged), "parquet", check=check, on_invalid=on_invalid, rejects=rejected,
+                paths, os.fspath(staged), "parquet", check=dataclasses.replace(check, digests=True),
+                on_invalid=on_invalid, rejects=rejected,
                 on_result=taken, overwrite=True, files=files, others=LedgerUrls(plan),
             )  # fmt: skip
             if not summary.export.committed:

@@ -14,10 +14,12 @@ lists the corpus and compares each file with its entry:
   `touch` or a fresh checkout costs a hash, not a check);
 - else, and for files the ledger does not know: read, checked and loaded.
 
-Fingerprints are taken before the files are read: a file that changes after
-its fingerprint is taken is loaded as it is then, and its next load sees the
-fingerprint differ and reads it again. Taken after, a change in between would
-leave the ledger describing bytes that were never loaded.
+A file read is fingerprinted by the worker that checks it, from the very
+bytes it checks (CheckOptions.digests), and its stat stamp is taken before:
+a change in between makes the next load's stamp differ, and the fingerprint
+then decides. A file of records is hashed here, before it is read, and an
+object's ETag comes from the listing, before it is fetched: a change after
+that is loaded, and seen again by the next load.
 
 Each entry also keeps the digest of the rules its file was checked by (the
 schema, the limits, --strict, the articles version): under other rules, a
@@ -32,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat as stat_module
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -116,21 +117,23 @@ class Plan:
 
     rules: str = ""  # ledger_rules of this load
     read: list[Listed] = field(default_factory=list)  # in walk order
-    # name -> (fingerprint, size, stat stamp) of each file read, taken before it is read
-    taken: dict[str, tuple[str, int, str | None]] = field(default_factory=dict)
+    # name -> (fingerprint, size, stat stamp) of each file read, taken before it is read; the fingerprint of
+    # an article file is its worker's (FileResult.digest)
+    taken: dict[str, tuple[str | None, int, str | None]] = field(default_factory=dict)
     restated: list[LedgerEntry] = field(default_factory=list)  # unchanged files whose stamp changed
     forget: set[str] = field(default_factory=set)  # webUrls whose entries go: files read again, or gone
     unchanged: dict[str, tuple[int, str]] = field(default_factory=dict)  # webUrl -> (walk index, name)
     order: dict[str, int] = field(default_factory=dict)  # name -> walk index, of the files read
     skipped: int = 0  # unchanged files, not read
 
-    def entries(self, loaded: Iterable[tuple[str, str]], load_id: str) -> list[LedgerEntry]:
-        """The new entries: one per (file name, webUrl) loaded, and the restated ones."""
+    def entries(self, loaded: Iterable[tuple[str, str, str | None]], load_id: str) -> list[LedgerEntry]:
+        """The new entries: one per (file name, webUrl, digest of the bytes checked) loaded, and the restated
+        ones. A file with no fingerprint (it could not be read to hash it) gets none: the next load reads it."""
         fresh = []
-        for name, url in loaded:
+        for name, url, digest in loaded:
             taken = self.taken.get(name)
-            if taken is not None:
-                fingerprint, size, stamp = taken
+            if taken is not None and (fingerprint := digest or taken[0]) is not None:
+                _, size, stamp = taken
                 fresh.append(LedgerEntry(url, _key(name), fingerprint, size, stamp, self.rules, load_id))
         # A restated file that a file read made a duplicate (LedgerUrls.late) is forgotten instead.
         kept = [entry._replace(load_id=load_id) for entry in self.restated if entry.url not in self.forget]
@@ -183,13 +186,13 @@ def plan_load(
             else:
                 _read(plan, index, file, [entry])
                 taken[file.name] = fingerprint
-        untaken = [file for file in plan.read if file.name not in taken]
+        # Files of records and objects are fingerprinted here; an article file by its worker.
+        untaken = [file for file in plan.read if file.name not in taken and (file.records or file.etag)]
         fingerprints = pool.map(lambda file: file.fingerprint(limit), untaken)
         taken.update(zip([file.name for file in untaken], fingerprints, strict=True))
     plan.read.sort(key=lambda file: plan.order[file.name])  # in walk order: the first of two duplicates is kept
     for file in plan.read:
-        if (fingerprint := taken[file.name]) is not None:  # one that cannot be read gets no entry
-            plan.taken[file.name] = (fingerprint, file.size, file.stat)
+        plan.taken[file.name] = (taken.get(file.name), file.size, file.stat)
     if prune:
         for key in _gone(paths, list(by_file)):  # the keys left are those the walk did not list
             plan.forget.update(entry.url for entry in by_file[key])
@@ -226,6 +229,7 @@ def _listing(paths: Sequence[str], options: CheckOptions, started_ns: int) -> It
     """The files a run over `paths` would check, in its order, each with its size and stamp or ETag."""
     names = find_article_files(paths, options.patterns, options.excludes, force_exclude=options.force_exclude)
     batch: list[str] = []
+    here = os.getcwd()
     for name in names:
         if is_uri(name):
             batch.append(name)
@@ -235,25 +239,20 @@ def _listing(paths: Sequence[str], options: CheckOptions, started_ns: int) -> It
             continue
         yield from _objects(batch)
         batch.clear()
-        yield _local(name, started_ns)
+        yield _local(name, _local_key(name, here), started_ns)
     yield from _objects(batch)
 
 
-def _local(name: str, started_ns: int) -> Listed:
+def _local(name: str, key: str, started_ns: int) -> Listed:
     records = input_format(name) is not None
     try:
         found = os.stat(name)
     except OSError:
-        return Listed(name, _key(name), -1, None, None, records)  # read, and its check says why
-    return Listed(name, _key(name), found.st_size, _stamp(found, started_ns), None, records)
-
-
-def _stamp(found: os.stat_result, started_ns: int) -> str | None:
-    """The stat stamp, or None when the file changed too close to the load's start to trust it."""
-    if max(found.st_mtime_ns, found.st_ctime_ns) + RACY_MARGIN_NS >= started_ns:
-        return None
-    kind = stat_module.S_IMODE(found.st_mode) | stat_module.S_IFMT(found.st_mode)
-    return f"{found.st_mtime_ns}:{found.st_ctime_ns}:{found.st_ino}:{kind:o}"
+        return Listed(name, key, -1, None, None, records)  # read, and its check says why
+    # The stamp is kept only when the file changed safely before the load's start (the racy rule).
+    racy = max(found.st_mtime_ns, found.st_ctime_ns) + RACY_MARGIN_NS >= started_ns
+    stamp = None if racy else f"{found.st_mtime_ns}:{found.st_ctime_ns}:{found.st_ino}:{found.st_mode:o}"
+    return Listed(name, key, found.st_size, stamp, None, records)
 
 
 def _objects(uris: list[str]) -> Iterator[Listed]:
@@ -273,7 +272,16 @@ def _objects(uris: list[str]) -> Iterator[Listed]:
 
 
 def _key(path: str) -> str:
-    return path if is_uri(path) else os.path.abspath(path)
+    """The ledger's name of a file: its absolute path, or its URI."""
+    return path if is_uri(path) else _local_key(path, os.getcwd())
+
+
+def _local_key(path: str, here: str) -> str:
+    """os.path.abspath(path) with `here` the current directory. A walk's names need no normalizing unless
+    they hold `.`, `..` or `//`: joined as they are, they cost a tenth of abspath's time."""
+    if path.startswith(".") or "/." in path or "//" in path or os.sep != "/":
+        return os.path.abspath(path)
+    return path if path.startswith("/") else f"{here}/{path}"
 
 
 class LedgerUrls:

@@ -79,7 +79,8 @@ class PostgresTarget(SqlTarget):
 
     def _stage_values(self, name: str, columns: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> None:
         listed = ", ".join(f"{self.dialect.identifier(column)} {kind}" for column, kind in columns.items())
-        self._execute(f"CREATE TEMPORARY TABLE {name} ({listed}) ON COMMIT DROP")
+        key = self.dialect.identifier(next(iter(columns)))
+        self._execute(f"CREATE TEMPORARY TABLE {name} ({listed}, PRIMARY KEY ({key})) ON COMMIT DROP")
         with self.cursor.copy(f"COPY {name} FROM STDIN".encode()) as copy:
             for row in rows:
                 copy.write_row(row)

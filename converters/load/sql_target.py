@@ -119,7 +119,7 @@ class SqlTarget(ABC):
 
     @abstractmethod
     def _stage_values(self, name: str, columns: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> None:
-        """A temporary table `name` of `columns` (name -> type), holding `rows`."""
+        """A temporary table `name` of `columns` (name -> type), holding `rows`, keyed by its first column."""
 
     @abstractmethod
     def _upsert(self, columns: list[str]) -> tuple[int, int]:
@@ -246,10 +246,11 @@ class SqlTarget(ABC):
 
     def _delete_forgotten(self) -> int:
         key = self.key
-        # EXISTS, not IN: PostgreSQL runs NOT IN over a large subquery as a loop per row.
+        # Driven by the few webUrls forgotten, each looked up by the table's key, never a scan of the table;
+        # NOT EXISTS rather than NOT IN, which PostgreSQL runs as a loop per row over a large subquery.
         gone = (
-            f"EXISTS (SELECT 1 FROM {FORGOTTEN} f WHERE f.url = {self.name}.{key}) "
-            f"AND NOT EXISTS (SELECT 1 FROM {STAGED} s WHERE s.{key} = {self.name}.{key})"
+            f"{key} IN (SELECT f.url FROM {FORGOTTEN} f "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {STAGED} s WHERE s.{key} = f.url))"
         )
         deleted = self._count(f"SELECT count(*) FROM {self.name} WHERE {gone}")
         if deleted:
@@ -264,11 +265,9 @@ class SqlTarget(ABC):
         if change.mode == "replace" or change.reset_ledger:
             self._execute(f'DELETE FROM {self.ledger} WHERE "table_name" = {p}', [self.table])
         else:
-            ledger = self.ledger
             self._execute(
-                f'DELETE FROM {ledger} WHERE "table_name" = {p} AND ('
-                f"EXISTS (SELECT 1 FROM {FORGOTTEN} f WHERE f.url = {ledger}.{key}) "
-                f"OR EXISTS (SELECT 1 FROM {ENTRIES} e WHERE e.{key} = {ledger}.{key}))",
+                f'DELETE FROM {self.ledger} WHERE "table_name" = {p} AND {key} IN '
+                f"(SELECT url FROM {FORGOTTEN} UNION ALL SELECT {key} FROM {ENTRIES})",
                 [self.table],
             )
         columns = ", ".join(self.dialect.identifier(name) for name in LEDGER_COLUMNS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -83,10 +83,13 @@ class SqliteTarget(SqlTarget):
             return
         insert = f"INSERT INTO {STAGED} ({listed}) VALUES ({', '.join('?' * len(self.columns))})"
         self.connection.executemany(insert, _rows(staged, self.layout))
+        # Looked up by webUrl once per webUrl forgotten: without an index, each would scan every row read.
+        self._execute(f"CREATE UNIQUE INDEX temp.{STAGED}_key ON {STAGED} ({self.key})")
 
     def _stage_values(self, name: str, columns: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> None:
         listed = ", ".join(f"{self.dialect.identifier(column)} {kind}" for column, kind in columns.items())
-        self._execute(f"CREATE TEMPORARY TABLE {name} ({listed})")
+        key = self.dialect.identifier(next(iter(columns)))  # indexed: looked up once per row of the table
+        self._execute(f"CREATE TEMPORARY TABLE {name} ({listed}, PRIMARY KEY ({key}))")
         self.connection.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * len(columns))})", rows)
 
     def _differs(self, a: str, b: str) -> str:
@@ -107,19 +110,17 @@ class SqliteTarget(SqlTarget):
         return inserted, updated
 
 
-def _rows(staged: Path, layout: Field) -> Iterator[list[Any]]:
-    """The staged rows as SQLite values, batch by batch: memory stays flat."""
-    kinds = [(child.name, child.kind) for child in layout.children]
+def _rows(staged: Path, layout: Field) -> Iterator[tuple[Any, ...]]:
+    """The staged rows as SQLite values, a column of a batch at a time: memory stays flat."""
+    columns = [(child.name, _convert.get(child.kind)) for child in layout.children]
     for batch in pq.ParquetFile(staged).iter_batches(batch_size=INSERT_BATCH_ROWS):
-        for record in batch.to_pylist():
-            yield [_value(record[name], kind) for name, kind in kinds]
+        values = [batch.column(name).to_pylist() for name, _ in columns]
+        converted = [
+            [convert(value) if value is not None else None for value in column] if convert else column
+            for column, (_, convert) in zip(values, columns, strict=True)
+        ]
+        yield from zip(*converted, strict=True)
 
 
-def _value(value: Any, kind: str) -> Any:
-    if value is None:
-        return None
-    if kind in ("object", "array"):
-        return json_text(value)
-    if kind == "datetime":
-        return utc_text(value)
-    return value  # bool is an int to sqlite3: 0 or 1
+# layout kind -> its SQLite value; the other kinds are as Arrow gives them (a bool is an int to sqlite3)
+_convert: dict[str, Callable[[Any], Any]] = {"object": json_text, "array": json_text, "datetime": utc_text}
