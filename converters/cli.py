@@ -368,6 +368,10 @@ SchemaOption = Annotated[
 Paths = Annotated[
     list[str], typer.Argument(metavar="PATH", help="Files, directories (walked recursively) or - for standard input.")
 ]
+# A load's ledger names each file it took: standard input has no name to find again.
+LoadPaths = Annotated[
+    list[str], typer.Argument(metavar="PATH", help="Files and directories (walked recursively), or s3:// URIs.")
+]
 Jobs = Annotated[
     int | None,
     typer.Option("--jobs", "-j", metavar="N", min=1, help="Worker processes (default: one per available core)."),
@@ -765,7 +769,7 @@ def export(
     ),
 )
 def load(
-    paths: Paths,
+    paths: LoadPaths,
     into: Annotated[
         str,
         typer.Option(
