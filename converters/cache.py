@@ -227,7 +227,7 @@ def run_key(schema: dict[str, Any], limits: Limits) -> str:
         "libraries": {name: installed(name) for name in _LIBRARIES},
         # The schema is one document: the validator resolves no $ref outside it.
         "schema": schema,
-        "limits": [limits.max_file_size, limits.max_depth, limits.alias_budget],
+        "limits": limits.identity(),
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
 

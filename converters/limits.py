@@ -17,6 +17,10 @@ class Limits:
     # use no aliases; a few shared blocks stay far below this.
     alias_budget: int = 10_000
 
+    def identity(self) -> list[int]:
+        """Every bound, for a digest of what a verdict depends on (the cache's run key, a load's rules)."""
+        return [getattr(self, name) for name in self.__slots__]
+
 
 _SIZE = re.compile(r"\s*(\d+)\s*([kmg]i?b?|b)?\s*", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}

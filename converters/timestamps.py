@@ -1,4 +1,4 @@
-"""RFC 3339 date-time text -> an instant in UTC, the one reading every output that converts one shares.
+"""RFC 3339 date-time text <-> an instant in UTC, the one reading (and writing) every output shares.
 
 Kept apart from arrow_schema.py so that `validate` and the RSS writer need
 no pyarrow.
@@ -56,3 +56,14 @@ def representable(value: object) -> bool:
         except ValueError:
             pass
     return True
+
+
+def rfc3339(moment: datetime) -> str:
+    """An aware datetime -> `2023-08-02T06:44:00Z` in UTC, with microseconds only when there are some.
+
+    A naive one (a Parquet timestamp without a time zone) keeps no offset, and
+    so fails the schema's date-time format: its instant is unknown.
+    """
+    if moment.tzinfo is None:
+        return moment.isoformat()
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 import pyarrow as pa
@@ -23,6 +23,7 @@ from converters.inputs import Record
 from converters.layout import Field
 from converters.limits import Limits
 from converters.partitions import partition_values
+from converters.timestamps import rfc3339
 
 _BATCH_ROWS = 1024
 
@@ -119,14 +120,3 @@ def _value(value: Any, field: Field | None) -> Any:
         except ValueError:
             return value  # a plain string in a column another tool wrote
     return value
-
-
-def rfc3339(moment: datetime) -> str:
-    """An aware datetime -> `2023-08-02T06:44:00Z` in UTC, with microseconds only when there are some.
-
-    A naive one (a Parquet timestamp without a time zone) keeps no offset, and
-    so fails the schema's date-time format: its instant is unknown.
-    """
-    if moment.tzinfo is None:
-        return moment.isoformat()
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -91,8 +91,8 @@ BACKENDS: dict[str, Backend] = {
 _DUCKDB_SUFFIXES = (".duckdb", ".ddb")
 _SQLITE_SUFFIXES = (".sqlite", ".sqlite3")
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-_SQLITE_SCHEME = "sqlite:///"
-_DELTA_SCHEME = "delta:"
+SQLITE_SCHEME = "sqlite:///"
+DELTA_SCHEME = "delta:"
 
 
 def backend_for(target: str) -> Backend:
@@ -100,20 +100,20 @@ def backend_for(target: str) -> Backend:
     SQLite file; LoadError for anything else."""
     if target.startswith(_POSTGRES_SCHEMES):
         return BACKENDS["postgres"]
-    if target.startswith(_DELTA_SCHEME) and len(target) > len(_DELTA_SCHEME):
+    if target.startswith(DELTA_SCHEME) and len(target) > len(DELTA_SCHEME):
         return BACKENDS["delta"]
-    if target.startswith(_SQLITE_SCHEME) and len(target) > len(_SQLITE_SCHEME):
+    if target.startswith(SQLITE_SCHEME) and len(target) > len(SQLITE_SCHEME):
         return BACKENDS["sqlite"]
     if "://" not in target and target.lower().endswith(_SQLITE_SUFFIXES):
         return BACKENDS["sqlite"]
     if "://" not in target and target.lower().endswith(_DUCKDB_SUFFIXES):
         return BACKENDS["duckdb"]
     if os.path.isdir(os.path.join(target, "_delta_log")):
-        raise LoadError(f"{target} is a Delta Lake table: give --into {_DELTA_SCHEME}{target}")
+        raise LoadError(f"{target} is a Delta Lake table: give --into {DELTA_SCHEME}{target}")
     raise LoadError(
         f"cannot tell what kind of database {target!r} is: give a DuckDB file ending in "
         f"{' or '.join(_DUCKDB_SUFFIXES)}, an SQLite file ending in {' or '.join(_SQLITE_SUFFIXES)} "
-        f"(or {_SQLITE_SCHEME}PATH), a postgresql:// URL, or {_DELTA_SCHEME}PATH for a Delta Lake table"
+        f"(or {SQLITE_SCHEME}PATH), a postgresql:// URL, or {DELTA_SCHEME}PATH for a Delta Lake table"
     )
 
 
@@ -246,9 +246,14 @@ def _target(backend: Backend, target: str, options: LoadOptions, check: CheckOpt
         ) from error
 
 
+def target_path(target: str) -> str:
+    """A file or Delta target without its scheme: `sqlite:///w.db` -> `w.db`, `delta:s3://b/t` -> `s3://b/t`."""
+    return target.removeprefix(SQLITE_SCHEME).removeprefix(DELTA_SCHEME)
+
+
 def _local_file(target: str) -> str | None:
     """The file or folder of a target on this machine, which no input may be or hold; None for others."""
-    local = target.removeprefix(_SQLITE_SCHEME).removeprefix(_DELTA_SCHEME)
+    local = target_path(target)
     return None if is_uri(local) else local
 
 

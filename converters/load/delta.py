@@ -36,25 +36,20 @@ import pyarrow.parquet as pq
 from deltalake import DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
-from converters.arrow_schema import arrow_schema
+from converters.arrow_schema import arrow_field, arrow_schema
 from converters.discover import is_uri
 from converters.layout import KEY_FIELD, Field
-from converters.load.errors import LoadConflict, LoadError, LoadFailed
+from converters.load import target_path
+from converters.load.errors import LoadConflict, LoadError, LoadFailed, refused_by_append
 from converters.load.evolution import Column, Fixes, OnSchemaChange, added_columns
-from converters.load.ledger import LedgerEntry
+from converters.load.ledger import LEDGER_KINDS, LedgerEntry
 from converters.load.sql_target import Applied, Change, TableState
 
-SCHEME = "delta:"
 ACTION = "_articles_action"
 # The ledger's columns in each row, in LedgerEntry's order after webUrl, then when the load committed.
 LEDGER_FIELDS = [
-    pa.field("_articles_file", pa.string()),
-    pa.field("_articles_fingerprint", pa.string()),
-    pa.field("_articles_size", pa.int64()),
-    pa.field("_articles_stat", pa.string()),
-    pa.field("_articles_rules", pa.string()),
-    pa.field("_articles_load_id", pa.string()),
-    pa.field("_articles_loaded_at", pa.timestamp("us", tz="UTC")),
+    *(arrow_field(Field(f"_articles_{name}", kind)) for name, kind in LEDGER_KINDS.items() if name != KEY_FIELD),
+    arrow_field(Field("_articles_loaded_at", "datetime")),
 ]
 _LEDGER_NAMES = [field.name for field in LEDGER_FIELDS]
 COMPARE_BATCH_ROWS = 5_000
@@ -62,7 +57,7 @@ COMPARE_BATCH_ROWS = 5_000
 
 class DeltaTarget:
     def __init__(self, target: str, table: str, ledger: str, layout: Field) -> None:
-        self.uri = target.removeprefix(SCHEME)
+        self.uri = target_path(target)
         self.table = table  # the table's name in its metadata, when a load creates it
         self.data = arrow_schema(layout)
         self.full = pa.schema([*self.data, *LEDGER_FIELDS])
@@ -134,8 +129,8 @@ class DeltaTarget:
             with pq.ParquetWriter(prepared, source.schema) as writer:
                 for batch in source.batches():
                     writer.write_batch(batch)
-            if change.mode == "append":
-                self._refuse_existing(source.known)
+            if change.mode == "append" and source.known:
+                raise refused_by_append(self.uri, source.known)
             merged = self._merge(table, prepared, bool(change.added))
         finally:
             shutil.rmtree(prepared.parent, ignore_errors=True)
@@ -157,15 +152,6 @@ class DeltaTarget:
         merger = merger.when_matched_update(ledger, predicate=f"s.{ACTION} IN ('ledger', 'restate')")
         merger = merger.when_not_matched_insert(everything, predicate=f"s.{ACTION} = 'row'")
         return dict(merger.execute())
-
-    def _refuse_existing(self, known: list[str]) -> None:
-        """As SqlTarget._refuse_existing: rows read whose webUrl the table has for another row or file."""
-        if known:
-            shown = ", ".join(sorted(known)[:3])
-            raise LoadError(
-                f"--mode append inserts new articles only, and table {self.uri} already has {len(known):,} of "
-                f"these webUrls ({shown}{', ...' if len(known) > 3 else ''}): load with --mode merge to update them"
-            )
 
     def _rows(
         self, staged: Path | None, entries: dict[str, LedgerEntry], loaded_at: datetime
@@ -283,4 +269,4 @@ def _storage_options(uri: str) -> dict[str, str]:
     return {}
 
 
-__all__ = ["SCHEME", "DeltaTarget"]
+__all__ = ["DeltaTarget"]

@@ -44,12 +44,13 @@ from converters.check import CheckOptions
 from converters.discover import STDIN, InputError, find_article_files, is_uri, is_within
 from converters.findings import FileResult, Position
 from converters.inputs import input_format
+from converters.layout import Kind
 from converters.parallel import available_cores
 
 LEDGER_TABLE = "_articles_files"
 # The ledger's columns, after `table_name` (the data table an entry belongs to, so that tables can
 # share a ledger) and before `loaded_at` (when the load committed).
-LEDGER_KINDS = {  # column -> its layout kind, which each engine's scalar types spell
+LEDGER_KINDS: dict[str, Kind] = {  # column -> its layout kind, which each engine's scalar types spell
     "webUrl": "string",
     "file": "string",
     "fingerprint": "string",
@@ -74,11 +75,10 @@ class LedgerEntry(NamedTuple):
 
 def ledger_rules(schema: dict[str, Any], options: CheckOptions) -> str:
     """A digest of what a file's verdict and row depend on, besides the file: its entry holds only under it."""
-    limits = options.limits
     identity = {
         "articles": __version__,
         "schema": schema,
-        "limits": [limits.max_file_size, limits.max_depth, limits.alias_budget],
+        "limits": options.limits.identity(),
         "strict": options.strict,
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from converters.layout import KEY_FIELD, Field
-from converters.load.errors import LoadConflict, LoadError, LoadFailed
+from converters.load.errors import LoadConflict, LoadError, LoadFailed, refused_by_append
 from converters.load.evolution import Column, Fixes, OnSchemaChange, added_columns
 from converters.load.ledger import LEDGER_COLUMNS, LEDGER_KINDS, LedgerEntry
-from converters.tables.sql import Dialect, create_table, qualified_name, table_parts
+from converters.tables.sql import Dialect, create_schema, create_table, qualified_name
 
 Mode = Literal["merge", "append", "replace"]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -237,12 +237,7 @@ class SqlTarget(ABC):
             f"OR NOT EXISTS (SELECT 1 FROM {FORGOTTEN} f WHERE f.url = s.{key})"
         )
         if found:
-            shown = ", ".join(sorted(row[0] for row in found)[:3])
-            raise LoadError(
-                f"--mode append inserts new articles only, and table {self.table} already has "
-                f"{len(found):,} of these webUrls ({shown}{', ...' if len(found) > 3 else ''}): "
-                "load with --mode merge to update them"
-            )
+            raise refused_by_append(self.table, [row[0] for row in found])
 
     def _delete_forgotten(self) -> int:
         key = self.key
@@ -283,12 +278,10 @@ class SqlTarget(ABC):
             f"{self.dialect.identifier(name)} {scalars[kind]}{'' if name == 'stat' else ' NOT NULL'}"
             for name, kind in kinds.items()
         ]
-        schema = table_parts(self.ledger_table, self.dialect)
-        create_schema = (
-            [f"CREATE SCHEMA IF NOT EXISTS {self.dialect.identifier(schema[0])}"] if len(schema) == 2 else []
-        )
         key = f'PRIMARY KEY ("table_name", {self.dialect.identifier("webUrl")})'
-        return [*create_schema, f"CREATE TABLE IF NOT EXISTS {self.ledger} ({', '.join([*columns, key])})"]
+        schema = create_schema(self.ledger_table, self.dialect)
+        table = f"CREATE TABLE IF NOT EXISTS {self.ledger} ({', '.join([*columns, key])})"
+        return [schema, table] if schema else [table]
 
     def _ledger_rows(self) -> list[tuple[Any, ...]]:
         """The entries whose row the table has: a row deleted by hand (or a table emptied) makes its file

@@ -18,19 +18,14 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from converters.layout import Field
-from converters.load import LoadError
+from converters.load import LoadError, target_path
 from converters.load.evolution import Column, Fixes
-from converters.load.json_values import json_text, utc_text
+from converters.load.json_values import json_text
 from converters.load.sql_target import STAGED, SqlTarget
 from converters.tables.sql import DIALECTS
+from converters.timestamps import rfc3339
 
-SCHEME = "sqlite:///"
 INSERT_BATCH_ROWS = 5_000
-
-
-def database_file(target: str) -> str:
-    """`sqlite:///warehouse.db` -> `warehouse.db`, `sqlite:////srv/w.db` -> `/srv/w.db`; a file name as it is."""
-    return target.removeprefix(SCHEME)
 
 
 class SqliteTarget(SqlTarget):
@@ -38,16 +33,16 @@ class SqliteTarget(SqlTarget):
     dialect = DIALECTS["sqlite"]
 
     def _database_exists(self) -> bool:
-        return os.path.exists(database_file(self.target))
+        return os.path.exists(target_path(self.target))
 
     def _open(self) -> None:
         try:
             # Transactions by hand (isolation_level=None): the module's own would commit before DDL.
-            self.connection = sqlite3.connect(database_file(self.target), isolation_level=None)
+            self.connection = sqlite3.connect(target_path(self.target), isolation_level=None)
             self.connection.execute("PRAGMA busy_timeout = 30000")  # another load's commit: wait for it
             self.connection.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
-            raise LoadError(f"cannot open SQLite database {database_file(self.target)}: {error}") from error
+            raise LoadError(f"cannot open SQLite database {target_path(self.target)}: {error}") from error
 
     def _commit(self) -> None:
         self.connection.execute("COMMIT")
@@ -74,7 +69,7 @@ class SqliteTarget(SqlTarget):
         )
 
     def _timestamp(self, moment: datetime) -> Any:
-        return utc_text(moment)
+        return rfc3339(moment)
 
     def _stage_rows(self, staged: Path | None) -> None:
         listed = ", ".join(self.columns)
@@ -123,4 +118,4 @@ def _rows(staged: Path, layout: Field) -> Iterator[tuple[Any, ...]]:
 
 
 # layout kind -> its SQLite value; the other kinds are as Arrow gives them (a bool is an int to sqlite3)
-_convert: dict[str, Callable[[Any], Any]] = {"object": json_text, "array": json_text, "datetime": utc_text}
+_convert: dict[str, Callable[[Any], Any]] = {"object": json_text, "array": json_text, "datetime": rfc3339}

@@ -115,8 +115,8 @@ DIALECTS: dict[str, Dialect] = {
 def create_table(layout: Field, table: str, dialect: Dialect) -> str:
     """`CREATE TABLE IF NOT EXISTS`, one column per top-level field, in schema order; a qualified
     name (`raw.articles`) creates its schema first."""
-    parts = table_parts(table, dialect)
-    create_schema = f"CREATE SCHEMA IF NOT EXISTS {dialect.identifier(parts[0])};\n" if len(parts) == 2 else ""
+    schema = create_schema(table, dialect)
+    prefix = f"{schema};\n" if schema else ""
     key = layout.child(KEY_FIELD)
     lines = []
     for field in layout.children:
@@ -126,9 +126,13 @@ def create_table(layout: Field, table: str, dialect: Dialect) -> str:
         lines.append(line)
     if key is not None:
         lines.append("  " + dialect.primary_key.format(dialect.identifier(key.name)))
-    return (
-        f"{create_schema}CREATE TABLE IF NOT EXISTS {qualified_name(table, dialect)} (\n" + ",\n".join(lines) + "\n);\n"
-    )
+    return f"{prefix}CREATE TABLE IF NOT EXISTS {qualified_name(table, dialect)} (\n" + ",\n".join(lines) + "\n);\n"
+
+
+def create_schema(table: str, dialect: Dialect) -> str | None:
+    """`CREATE SCHEMA IF NOT EXISTS` for the schema a qualified name (`raw.articles`) names; None for a plain one."""
+    parts = table_parts(table, dialect)
+    return f"CREATE SCHEMA IF NOT EXISTS {dialect.identifier(parts[0])}" if len(parts) == 2 else None
 
 
 # A name every engine takes unquoted: a letter or _, then letters, digits or _; PostgreSQL keeps 63 bytes.
