@@ -403,10 +403,12 @@ def _sources(
     paths: Sequence[str], options: CheckOptions, left_out: list[str], files: Sequence[str] | None
 ) -> Iterator[Source]:
     layout: Field | None = None  # needed only to read data files back
-    found: Iterable[str] = files if files is not None else ()
+    found: Iterable[str]
     if files is None:
         rules = (options.patterns, options.excludes)
         found = find_article_files(paths, *rules, left_out, force_exclude=options.force_exclude)
+    else:
+        found = files
     for path in found:
         if path == STDIN:
             # One byte over the limit is enough for check_bytes to report the size.

@@ -169,17 +169,16 @@ def load(
     if table_parts(options.table)[-1].startswith(RESERVED_PREFIX):
         raise LoadError(f"--table {options.table!r}: names starting with {RESERVED_PREFIX} are the loader's own")
     backend = backend_for(target)
-    database = _target(backend, target, options, check)
+    schema = load_schema(check.schema_path)
+    database = _target(backend, target, options, article_layout(schema))
     local = _local_file(target) if backend.local else None
-    refuse_inputs_as_outputs([local], paths)
+    refuse_inputs_as_outputs([local, rejects], paths)  # export would check --rejects, but the target is read first
     if local is not None and backend.name != "delta" and not os.path.isdir(os.path.dirname(local) or "."):
         raise LoadError(f"cannot make {local}: directory {os.path.dirname(local)} does not exist")
     if options.ledger is not None and backend.name == "delta":
         raise LoadError("--ledger does not apply to Delta Lake: each row keeps its ledger entry in _articles_* columns")
-    refuse_inputs_as_outputs([rejects], paths)  # export would, but the target is read first
     state = database.describe()  # and closed again before the checks fork their workers
     replace = options.mode == "replace"
-    schema = load_schema(check.schema_path)
     entries = [] if replace else state.entries
     rules = ledger_rules(schema, check)
     # Listed first: a mistyped path or an empty corpus is the error to report, before the table's.
@@ -235,10 +234,10 @@ def _publish(written: str | None, published: AtomicOutput) -> None:
     published.commit()
 
 
-def _target(backend: Backend, target: str, options: LoadOptions, check: CheckOptions) -> Target:
+def _target(backend: Backend, target: str, options: LoadOptions, layout: Field) -> Target:
     ledger = options.ledger or default_ledger(options.table)
     try:
-        return backend.target(target, options.table, ledger, article_layout(load_schema(check.schema_path)))
+        return backend.target(target, options.table, ledger, layout)
     except ImportError as error:
         raise LoadError(
             f"the {backend.name} driver is not installed: pip install 'articles[{backend.extra}]' "

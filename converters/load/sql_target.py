@@ -81,6 +81,7 @@ class SqlTarget(ABC):
     dialect: Dialect
     parameter = "?"  # the driver's placeholder
     errors: tuple[type[Exception], ...]  # the driver's own: a database that fails mid-load
+    changes_types = True  # ALTER TABLE ... ALTER COLUMN ... TYPE exists
 
     def __init__(self, target: str, table: str, ledger: str, layout: Field) -> None:
         self.target, self.table, self.layout = target, table, layout
@@ -126,11 +127,12 @@ class SqlTarget(ABC):
         """Insert the staged rows, replacing those that differ: -> (inserted, updated)."""
 
     def _fixes(self) -> Fixes:
+        def change_type(column: str, kind: str) -> str:
+            return f"ALTER TABLE {self.name} ALTER COLUMN {self.dialect.identifier(column)} TYPE {kind}"
+
         return Fixes(
             drop=lambda column: f"ALTER TABLE {self.name} DROP COLUMN {self.dialect.identifier(column)}",
-            change_type=lambda column, kind: (
-                f"ALTER TABLE {self.name} ALTER COLUMN {self.dialect.identifier(column)} TYPE {kind}"
-            ),
+            change_type=change_type if self.changes_types else None,
             add=self._add_column,
         )
 
@@ -172,7 +174,7 @@ class SqlTarget(ABC):
         ledger = self._described(self.ledger_table, temporary=False)
         if ledger is not None:
             self._check_ledger(ledger)
-            state.ledger_version = self._ledger_version()
+            state.ledger_version, _ = self._ledger_state()
             # Without the table (or its key), no entry holds: every file is read.
             if state.columns is not None and KEY_FIELD in (column.name for column in state.columns):
                 state.entries = [LedgerEntry._make(row) for row in self._ledger_rows()]
@@ -205,10 +207,10 @@ class SqlTarget(ABC):
 
     def _apply(self, change: Change) -> Applied:
         self._serialize()
-        exists = self._described(self.ledger_table, temporary=False) is not None
-        if change.mode != "replace" and (self._ledger_version() if exists else "") != change.ledger_version:
+        version, latest = self._ledger_state() if self._exists(self.ledger_table) else ("", _EPOCH)
+        if change.mode != "replace" and version != change.ledger_version:
             raise LoadConflict(f"another load into {self.table} committed while this one ran: run it again")
-        loaded_at = max(datetime.now(UTC), self._latest_load() + _TICK) if exists else datetime.now(UTC)
+        loaded_at = max(datetime.now(UTC), latest + _TICK)
         deleted = 0
         if change.mode == "replace":
             deleted = self._count(f"SELECT count(*) FROM {self.name}") if self._exists(self.table) else 0
@@ -294,21 +296,18 @@ class SqlTarget(ABC):
             [self.table],
         )
 
-    def _ledger_version(self) -> str:
-        """Changes with every load that commits: each stamps its entries later than any before it (see
-        _latest_load), and one that adds no entry removes some."""
-        row = self._fetch(f'SELECT count(*) FROM {self.ledger} WHERE "table_name" = {self.parameter}', [self.table])
-        return f"{row[0][0]}:{self._latest_load().isoformat()}"
+    def _ledger_state(self) -> tuple[str, datetime]:
+        """The ledger's version, and when the last load that wrote entries stamped them (the epoch for none).
 
-    def _latest_load(self) -> datetime:
-        """When the last load that wrote entries committed, as it stamped them; the epoch for none. Read as
-        text: a driver's own timestamps may need more (DuckDB's time zones need pytz)."""
-        text = self.dialect.scalars["string"]
-        row = self._fetch(
-            f'SELECT CAST(max("loaded_at") AS {text}) FROM {self.ledger} WHERE "table_name" = {self.parameter}',
-            [self.table],
+        The version changes with every load that commits: each stamps its entries later than any before it
+        (a _TICK after the latest), and one that adds no entry removes some. The stamp is read as text: a
+        driver's own timestamps may need more (DuckDB's time zones need pytz)."""
+        latest_as_text = f'CAST(max("loaded_at") AS {self.dialect.scalars["string"]})'
+        ((count, latest_text),) = self._fetch(
+            f'SELECT count(*), {latest_as_text} FROM {self.ledger} WHERE "table_name" = {self.parameter}', [self.table]
         )
-        return datetime.fromisoformat(row[0][0]) if row[0][0] is not None else _EPOCH
+        latest = datetime.fromisoformat(latest_text) if latest_text is not None else _EPOCH
+        return f"{count}:{latest.isoformat()}", latest
 
     def _add_column(self, column: str, kind: str) -> str:
         return f"ALTER TABLE {self.name} ADD COLUMN {self.dialect.identifier(column)} {kind}"

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from converters.layout import Field
 from converters.load import LoadError, target_path
-from converters.load.evolution import Column, Fixes
+from converters.load.evolution import Column
 from converters.load.json_values import json_text
 from converters.load.sql_target import STAGED, SqlTarget
 from converters.tables.sql import DIALECTS
@@ -30,6 +30,7 @@ INSERT_BATCH_ROWS = 5_000
 
 class SqliteTarget(SqlTarget):
     errors = (sqlite3.Error,)
+    changes_types = False  # SQLite cannot change a column's type in place
     dialect = DIALECTS["sqlite"]
 
     def _database_exists(self) -> bool:
@@ -60,13 +61,6 @@ class SqliteTarget(SqlTarget):
         catalog = "temp" if temporary else "main"
         rows = self._fetch(f"SELECT name, type FROM pragma_table_info(?, '{catalog}') ORDER BY cid", [table])
         return [Column(column, kind) for column, kind in rows] or None
-
-    def _fixes(self) -> Fixes:
-        return Fixes(
-            drop=lambda column: f"ALTER TABLE {self.name} DROP COLUMN {self.dialect.identifier(column)}",
-            change_type=None,  # SQLite cannot change a column's type in place
-            add=self._add_column,
-        )
 
     def _timestamp(self, moment: datetime) -> Any:
         return rfc3339(moment)
