@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.abc
 import os
 import signal
 import sys
@@ -992,7 +993,22 @@ def main() -> None:
     # SIGTERM (a CI job cancelled, `timeout`, a container stopped) ends a run as Ctrl-C does:
     # temporary files removed, nothing published, one line, exit 130.
     signal.signal(signal.SIGTERM, _interrupt)
+    sys.meta_path.insert(0, _WithoutPandas())
     app()
+
+
+class _WithoutPandas(importlib.abc.MetaPathFinder):
+    """Makes pandas unimportable in this process.
+
+    pyarrow imports pandas, when it is installed, at its first pa.array() of a
+    list, only to ask whether the list is a pandas object: 0.2 s of every
+    export and load, and of each of their workers. The command never hands
+    pyarrow one. (A library user's process is left as it is.)
+    """
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError("pandas is not used by the articles command", name=name)
 
 
 def _interrupt(signal_number: int, frame: object) -> None:

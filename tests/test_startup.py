@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import CASES, SEEDS
@@ -24,7 +25,8 @@ try:
     main()
 except SystemExit as end:
     code = end.code
-print(json.dumps([code, sorted({name.split(".")[0] for name in sys.modules})]), file=sys.__stdout__)
+loaded = {name.split(".")[0] for name, module in sys.modules.items() if module is not None}
+print(json.dumps([code, sorted(loaded)]), file=sys.__stdout__)
 """
 
 
@@ -55,3 +57,12 @@ def test_the_junit_report_imports_its_xml_escaping_only_when_chosen() -> None:
     _, junit = _imported_by("validate", "--no-progress", "--format", "junit", str(SEEDS[0]))
     assert "xml" not in plain
     assert "xml" in junit
+
+
+def test_an_export_to_parquet_never_imports_pandas(tmp_path: Path) -> None:
+    # pyarrow would, when it is installed (as here): 0.2 s of every export, and of every worker.
+    pytest.importorskip("pandas")
+    code, modules = _imported_by("export", "--no-progress", str(SEEDS[0]), "-o", str(tmp_path / "out.parquet"))
+    assert code == 0
+    assert "pyarrow" in modules
+    assert "pandas" not in modules

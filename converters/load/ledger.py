@@ -84,9 +84,8 @@ def ledger_rules(schema: dict[str, Any], options: CheckOptions) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
 
 
-@dataclass(frozen=True, slots=True)
-class Listed:
-    """A corpus file as the load finds it, before reading it."""
+class Listed(NamedTuple):
+    """A corpus file as the load finds it, before reading it. (A tuple: a load makes one per corpus file.)"""
 
     name: str  # as the run names it
     key: str  # the ledger's `file`: the absolute path, or the URI
@@ -153,23 +152,22 @@ def plan_load(
     Raises InputError."""
     if STDIN in paths:
         raise InputError("a load reads files, not standard input: its ledger names each file it took")
-    by_file: dict[str, list[LedgerEntry]] = {}
-    for entry in ledger:
-        by_file.setdefault(entry.file, []).append(entry)
-    listed = list(_listing(paths, options, started_ns))
-    if not listed:  # an unmounted or mistyped corpus must never look like one whose files are all gone
-        raise InputError(f"no articles found in {', '.join(paths)} (looked for {', '.join(options.patterns)})")
+    by_file, several = _by_file(ledger)
+    listed = _listing(paths, options, started_ns)
     plan = Plan(rules)
     to_hash: list[tuple[int, Listed, LedgerEntry]] = []
+    index = -1
     for index, file in enumerate(listed):
         known = by_file.pop(file.key, None)
-        if file.records or known is None or len(known) != 1 or known[0].rules != rules:
-            _read(plan, index, file, known)
-        elif _same_stamp(file, known[0]):
-            plan.unchanged[known[0].url] = (index, file.name)
+        if known is None or file.records or known.rules != rules or file.key in several:
+            _read(plan, index, file, several.pop(file.key, [known] if known is not None else []))
+        elif _same_stamp(file, known):
+            plan.unchanged[known.url] = (index, file.name)
             plan.skipped += 1
         else:
-            to_hash.append((index, file, known[0]))
+            to_hash.append((index, file, known))
+    if index < 0:  # an unmounted or mistyped corpus must never look like one whose files are all gone
+        raise InputError(f"no articles found in {', '.join(paths)} (looked for {', '.join(options.patterns)})")
     from concurrent.futures import ThreadPoolExecutor  # a validate run never imports it (test_startup)
 
     taken: dict[str, str | None] = {}
@@ -195,8 +193,20 @@ def plan_load(
         plan.taken[file.name] = (taken.get(file.name), file.size, file.stat)
     if prune:
         for key in _gone(paths, list(by_file)):  # the keys left are those the walk did not list
-            plan.forget.update(entry.url for entry in by_file[key])
+            plan.forget.update(entry.url for entry in several.get(key, [by_file[key]]))
     return plan
+
+
+def _by_file(ledger: Iterable[LedgerEntry]) -> tuple[dict[str, LedgerEntry], dict[str, list[LedgerEntry]]]:
+    """The ledger by file: the entry of each file, and all the entries of the files that have several (a file
+    of records). Two dicts rather than a list per file: a load looks up every file of the corpus here."""
+    by_file: dict[str, LedgerEntry] = {}
+    several: dict[str, list[LedgerEntry]] = {}
+    for entry in ledger:
+        first = by_file.setdefault(entry.file, entry)
+        if first is not entry:
+            several.setdefault(entry.file, [first]).append(entry)
+    return by_file, several
 
 
 def _gone(paths: Sequence[str], unlisted: list[str]) -> Iterator[str]:
@@ -235,10 +245,11 @@ def _listing(paths: Sequence[str], options: CheckOptions, started_ns: int) -> It
             batch.append(name)
             if len(batch) >= 1000:
                 yield from _objects(batch)
-                batch.clear()
+                batch = []
             continue
-        yield from _objects(batch)
-        batch.clear()
+        if batch:
+            yield from _objects(batch)
+            batch = []
         yield _local(name, _local_key(name, here), started_ns)
     yield from _objects(batch)
 
@@ -249,10 +260,11 @@ def _local(name: str, key: str, started_ns: int) -> Listed:
         found = os.stat(name)
     except OSError:
         return Listed(name, key, -1, None, None, records)  # read, and its check says why
+    mtime, ctime = found.st_mtime_ns, found.st_ctime_ns
     # The stamp is kept only when the file changed safely before the load's start (the racy rule).
-    racy = max(found.st_mtime_ns, found.st_ctime_ns) + RACY_MARGIN_NS >= started_ns
-    stamp = None if racy else f"{found.st_mtime_ns}:{found.st_ctime_ns}:{found.st_ino}:{found.st_mode:o}"
-    return Listed(name, key, found.st_size, stamp, None, records)
+    if (mtime if mtime > ctime else ctime) + RACY_MARGIN_NS >= started_ns:
+        return Listed(name, key, found.st_size, None, None, records)
+    return Listed(name, key, found.st_size, f"{mtime}:{ctime}:{found.st_ino}:{found.st_mode:o}", None, records)
 
 
 def _objects(uris: list[str]) -> Iterator[Listed]:
