@@ -183,6 +183,7 @@ def load(
     rules = ledger_rules(schema, check)
     # Listed first: a mistyped path or an empty corpus is the error to report, before the table's.
     plan = plan_load(paths, check, entries, rules=rules, prune=options.prune, started_ns=time.time_ns())
+    state.entries.clear()  # planned: what the plan keeps of them, it holds (about 0.5 KB a file)
     added = [] if replace else database.planned_columns(state, required_fields(schema), options.on_schema_change)
     summary.read, summary.counts.skipped = len(plan.read), plan.skipped
     loaded: list[tuple[str, str, str | None]] = []

@@ -156,16 +156,18 @@ def plan_load(
     listed = _listing(paths, options, started_ns)
     plan = Plan(rules)
     to_hash: list[tuple[int, Listed, LedgerEntry]] = []
+    unchanged, known_entry, skipped = plan.unchanged, by_file.pop, 0  # the loop below runs once per corpus file
     index = -1
     for index, file in enumerate(listed):
-        known = by_file.pop(file.key, None)
-        if known is None or file.records or known.rules != rules or file.key in several:
+        known = known_entry(file.key, None)
+        if known is None or file.records or known.rules != rules or (several and file.key in several):
             _read(plan, index, file, several.pop(file.key, [known] if known is not None else []))
         elif _same_stamp(file, known):
-            plan.unchanged[known.url] = (index, file.name)
-            plan.skipped += 1
+            unchanged[known.url] = (index, file.name)
+            skipped += 1
         else:
             to_hash.append((index, file, known))
+    plan.skipped = skipped
     if index < 0:  # an unmounted or mistyped corpus must never look like one whose files are all gone
         raise InputError(f"no articles found in {', '.join(paths)} (looked for {', '.join(options.patterns)})")
     from concurrent.futures import ThreadPoolExecutor  # a validate run never imports it (test_startup)
@@ -230,9 +232,9 @@ def _read(plan: Plan, index: int, file: Listed, known: list[LedgerEntry] | None)
 def _same_stamp(file: Listed, entry: LedgerEntry) -> bool:
     if file.size != entry.size:
         return False
-    if file.etag is not None:
-        return entry.fingerprint == f"etag:{file.etag}"
-    return file.stat is not None and file.stat == entry.stat
+    if file.etag is None:
+        return file.stat is not None and file.stat == entry.stat
+    return entry.fingerprint == f"etag:{file.etag}"
 
 
 def _listing(paths: Sequence[str], options: CheckOptions, started_ns: int) -> Iterator[Listed]:

@@ -288,7 +288,10 @@ class SqlTarget(ABC):
     def _ledger_rows(self) -> list[tuple[Any, ...]]:
         """The entries whose row the table has: a row deleted by hand (or a table emptied) makes its file
         read again, rather than trusted as loaded."""
-        columns = ", ".join(f"l.{self.dialect.identifier(name)}" for name in LEDGER_COLUMNS)
+        # Not the load_id: a plan never reads it, and 100,000 of them cost time and memory.
+        columns = ", ".join(
+            f"l.{self.dialect.identifier(name)}" if name != "load_id" else "''" for name in LEDGER_COLUMNS
+        )
         key = self.dialect.identifier("webUrl")
         return self._fetch(
             f'SELECT {columns} FROM {self.ledger} l WHERE l."table_name" = {self.parameter} '
