@@ -452,3 +452,32 @@ def test_rejects_are_published_only_with_the_load(run_cli: RunCli, target: Targe
     refused = target.load(run_cli, str(corpus), "--mode", "append", "--on-invalid", "skip", "--rejects", str(rejects))
     assert refused.exit_code == 2
     assert not rejects.exists()
+
+
+def test_a_file_of_records_is_read_on_every_load_and_its_rows_follow_it(
+    run_cli: RunCli, target: Target, tmp_path: Path
+) -> None:
+    corpus = _corpus(tmp_path)
+    exported = tmp_path / "exported.jsonl"
+    assert run_cli("export", str(corpus), "-o", str(exported)).exit_code == 0
+    records = [json.loads(line) for line in exported.read_text(encoding="utf-8").splitlines()][:3]
+    for number, record in enumerate(records):
+        record["webUrl"] = f"https://example.org/records/{number}"
+    data = corpus / "records.jsonl"  # one file, three ledger entries
+    data.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    walk = (str(corpus), "--include", "*.md", "--include", "*.jsonl")
+    first = _summary(_loaded(target, run_cli, *walk))
+    assert first["inserted"] == first["files"] - 1 + 3
+    assert target.query("SELECT count(*) FROM THE_TABLE WHERE \"webUrl\" LIKE '%/records/%'") == [(3,)]
+    again = _summary(_loaded(target, run_cli, *walk))  # read again, its rows unchanged
+    assert (again["files"], again["unchanged"], again["inserted"], again["deleted"]) == (1, 3, 0, 0)
+    records[1]["title"] = "Retitled"
+    data.write_text("".join(json.dumps(record) + "\n" for record in records[:2]), encoding="utf-8")
+    edited = _summary(_loaded(target, run_cli, *walk))  # the third record gone from its file: its row goes
+    assert (edited["updated"], edited["deleted"], edited["unchanged"]) == (1, 1, 1)
+    _same_as_a_fresh_load(target, run_cli, *walk)
+    data.unlink()
+    pruned = _summary(_loaded(target, run_cli, *walk, "--prune"))
+    assert (pruned["deleted"], pruned["files"]) == (2, 0)
+    assert not {url for url, _ in target.ledger()} & {record["webUrl"] for record in records}
+    _same_as_a_fresh_load(target, run_cli, *walk)
