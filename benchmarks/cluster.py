@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from run import articles, machine, measure
+from run import articles, machine, measure_cpu
 from storage import _free_port, _wait_for
 
 HERE = Path(__file__).resolve().parent
@@ -72,20 +72,29 @@ def main() -> None:
                 ),
             }
             seconds: dict[str, list[float]] = {name: [] for name in commands}
+            cpu: dict[str, list[float]] = {name: [] for name in commands}
             for turn in range(arguments.repeat):
                 for name, command in commands.items():
                     print(f"turn {turn + 1}: {name}", file=sys.stderr, flush=True)
-                    seconds[name].append(measure(command)[0])
+                    wall, _, _, used = measure_cpu(command)
+                    seconds[name].append(wall)
+                    cpu[name].append(used)
     finally:
         for process in processes:
             process.terminate()
     median = {name: statistics.median(times) for name, times in seconds.items()}
     print(f"\n{arguments.files:,} files; {machine()}\n")
-    print("| Command | Seconds | Files/s | vs --jobs 2 |")
-    print("|---|---:|---:|---:|")
+    print("| Command | Seconds | Files/s | vs --jobs 2 | Driver CPU per file | Driver's ceiling |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, value in median.items():
         local = median[name.split(",")[0] + ", --jobs 2"]
-        print(f"| {name} | {value:.1f} | {arguments.files / value:,.0f} | {value / local:.2f}x |")
+        driver = ""
+        if name.endswith("cluster"):  # the driver's own CPU: the files a second one driver core could take
+            per_file = statistics.median(cpu[name]) / arguments.files
+            driver = f"{per_file * 1e6:.0f} µs | {1 / per_file:,.0f} files/s"
+        else:
+            driver = "| "
+        print(f"| {name} | {value:.1f} | {arguments.files / value:,.0f} | {value / local:.2f}x | {driver} |")
 
 
 if __name__ == "__main__":

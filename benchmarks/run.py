@@ -58,22 +58,30 @@ child = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL)
 _, status, usage = os.wait4(child.pid, 0)
 seconds = time.perf_counter() - started
 with open(sys.argv[1], "w") as report:
-    report.write(f"{seconds} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+    cpu = usage.ru_utime + usage.ru_stime
+    report.write(f"{seconds} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)} {cpu}")
 """
 
 
 def measure(command: Sequence[str], cwd: Path | None = None) -> tuple[float, int, int]:
     """-> (wall seconds, peak RSS in bytes, exit code) of one command, its output discarded."""
+    seconds, peak, code, _ = measure_cpu(command, cwd)
+    return seconds, peak, code
+
+
+def measure_cpu(command: Sequence[str], cwd: Path | None = None) -> tuple[float, int, int, float]:
+    """-> measure()'s figures, and the CPU seconds of the command's process (and of the children it waited
+    for: a local run's workers, not a cluster's)."""
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "report"
         done = subprocess.run(
             [sys.executable, "-S", "-c", _LAUNCHER, str(report), *command], stderr=subprocess.PIPE, cwd=cwd, check=False
         )
-        seconds_text, maxrss_text, code_text = report.read_text(encoding="utf-8").split()
+        seconds_text, maxrss_text, code_text, cpu_text = report.read_text(encoding="utf-8").split()
     seconds, code = float(seconds_text), int(code_text)
     if code != 0:
         sys.stderr.write(f"{' '.join(command[:3])}... exited {code}:\n{done.stderr.decode(errors='replace')[-2000:]}\n")
-    return seconds, int(maxrss_text) * 1024, code
+    return seconds, int(maxrss_text) * 1024, code, float(cpu_text)
 
 
 def articles(*args: str) -> list[str]:

@@ -1,12 +1,12 @@
 """Chunks as tasks on a Dask cluster: the same chunk function as the local process pool, run elsewhere.
 
 The driver (this process) walks the paths, cuts them into the same chunks a
-local run cuts, submits each as a task, and takes the results back in input
-order; the corpus-wide checks (duplicate webUrls, --max-errors) and the
+local run cuts, submits them as tasks of a few chunks each, and takes the
+results back in input order; the corpus-wide checks (duplicate webUrls, --max-errors) and the
 writing stay here, as in a local run. So a run on a cluster gives exactly
 what a local run gives: only where the chunks are checked differs.
 
-A task carries the chunk function, the set-up and its arguments; a worker
+A task carries the chunk function, the set-up and its chunks; a worker
 process sets up once per run (keyed by the run's token), however many of its
 tasks it runs. Dask reruns the tasks of a worker that dies, and a chunk's
 result does not depend on where it ran.
@@ -26,8 +26,11 @@ from converters.discover import InputError
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
+# Chunks per task: every task costs the driver a round trip through the scheduler and a worker, so a task
+# carries several of the chunks the process pool takes one by one (the same chunks, checked the same way).
+CHUNKS_PER_TASK = 8
 # Tasks in flight per worker thread: enough to keep every worker busy while results come back in order.
-TASKS_IN_FLIGHT_PER_THREAD = 4
+TASKS_IN_FLIGHT_PER_THREAD = 2
 CONNECT_TIMEOUT = "10s"
 _SCHEMES = ("tcp", "tls", "ws", "wss", "inproc", "ucx")
 
@@ -48,25 +51,36 @@ def cluster_chunks(
     try:
         token = uuid.uuid4().hex
         in_flight = max(1, sum(client.nthreads().values())) * TASKS_IN_FLIGHT_PER_THREAD
-        pending: deque[tuple[Any, dict[str, str]]] = deque()
+        pending: deque[tuple[Any, list[dict[str, str]]]] = deque()
         first = True
         try:
-            for chunk in chunks:
+            for group in _groups(chunks, CHUNKS_PER_TASK):
                 if first:
-                    _check_workers_can_read(client, chunk, address)
+                    _check_workers_can_read(client, group[0], address)
                     first = False
-                absolute, names = _absolute(chunk)
-                task = client.submit(_run_chunk, token, func, initializer, initargs, absolute, pure=False)
-                pending.append((task, names))
+                absolute, names = zip(*map(_absolute, group), strict=True)
+                task = client.submit(_run_chunks, token, func, initializer, initargs, list(absolute), pure=False)
+                pending.append((task, list(names)))
                 if len(pending) >= in_flight:
-                    yield _result(*pending.popleft(), address)
+                    yield from _results(*pending.popleft(), address)
             while pending:
-                yield _result(*pending.popleft(), address)
+                yield from _results(*pending.popleft(), address)
         finally:
             for future, _ in pending:
                 future.cancel()
     finally:
         client.close()
+
+
+def _groups(chunks: Iterable[list[Item]], size: int) -> Iterator[list[list[Item]]]:
+    group: list[list[Item]] = []
+    for chunk in chunks:
+        group.append(chunk)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 def _connect(address: str) -> Any:
@@ -90,10 +104,10 @@ def _connect(address: str) -> Any:
         raise ClusterError(f"no Dask scheduler answers at {address}: {error}") from error
 
 
-def _result(future: Any, names: dict[str, str], address: str) -> Any:
-    """A task's result, its files named as the driver was given them."""
-    result = _awaited(future, address)
-    return result.renamed(names) if names and hasattr(result, "renamed") else result
+def _results(future: Any, names: list[dict[str, str]], address: str) -> Iterator[Any]:
+    """A task's results, a chunk's each, their files named as the driver was given them."""
+    for result, renamed in zip(_awaited(future, address), names, strict=True):
+        yield result.renamed(renamed) if renamed and hasattr(result, "renamed") else result
 
 
 def _awaited(future: Any, address: str) -> Any:
@@ -135,16 +149,16 @@ def _check_workers_can_read(client: Any, chunk: list[Any], address: str) -> None
 _ready: str | None = None  # the token of the run this worker process is set up for
 
 
-def _run_chunk(
+def _run_chunks(
     token: str,
     func: Callable[[list[Any]], Any],
     initializer: Callable[..., None],
     initargs: tuple[Any, ...],
-    chunk: list[Any],
-) -> Any:
-    """One task: set up once per run in this worker process, then check the chunk."""
+    chunks: list[list[Any]],
+) -> list[Any]:
+    """One task: set up once per run in this worker process, then check the chunks, one by one."""
     global _ready
     if _ready != token:
         initializer(*initargs)
         _ready = token
-    return func(chunk)
+    return [func(chunk) for chunk in chunks]
