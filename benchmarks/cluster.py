@@ -3,7 +3,7 @@
     python benchmarks/cluster.py [--files 30000] [--repeat 3]
 
 The corpus (benchmarks/generate.py) is read once to warm the page cache;
-then, taking turns, validate and a Parquet export run --repeat times each
+then, taking turns, validate, a Parquet export and a Parquet dataset run --repeat times each
 way, and the median counts. The ratio is the cluster's overhead: shipping
 chunks of paths to the workers and their results back through the
 scheduler, where the process pool uses pipes. Nothing here asserts a time;
@@ -61,6 +61,7 @@ def main() -> None:
                     path.read_bytes()
             out = Path(work)
             quiet = ("--no-progress", "--isolated", "--no-cache")  # every turn checks every file
+            dataset = ("--partition-by", "category")  # on the cluster, the workers write the part files
             commands = {
                 "validate, --jobs 2": articles("validate", str(corpus), "--jobs", "2", *quiet),
                 "validate, cluster": articles("validate", str(corpus), "--scheduler", address, *quiet),
@@ -69,6 +70,12 @@ def main() -> None:
                 ),
                 "export parquet, cluster": articles(
                     "export", str(corpus), "-o", str(out / "b.parquet"), "--scheduler", address, "--overwrite", *quiet
+                ),
+                "export dataset, --jobs 2": articles(
+                    "export", str(corpus), "-o", str(out / "c"), *dataset, "--jobs", "2", "--overwrite", *quiet
+                ),
+                "export dataset, cluster": articles(
+                    "export", str(corpus), "-o", str(out / "d"), *dataset, "--scheduler", address, "--overwrite", *quiet
                 ),
             }
             seconds: dict[str, list[float]] = {name: [] for name in commands}

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import CASES, SEEDS, RunCli, articles_script, many_articles
@@ -21,11 +22,15 @@ _TIMING = re.compile(r" in [0-9.]+ s$", re.MULTILINE)
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """700 valid files in three chunks or more, the invalid cases, and a webUrl repeated chunks apart."""
+    """2,600 valid files in 11 chunks or more (two tasks or more: the first of 8 chunks), the invalid cases, a
+    webUrl repeated in the first task's chunk 0 and the second task's chunk 9, and a few categories."""
     root = tmp_path_factory.mktemp("cluster") / "corpus"
-    many_articles(root, 700)
+    many_articles(root, 2600)
+    for number, path in enumerate(sorted(root.rglob("*.md"))):
+        if number % 7 == 0:  # a few partitions for the datasets
+            path.write_text(path.read_text(encoding="utf-8").replace("category: ", f"category: c{number % 3}", 1))
     shutil.copytree(CASES / "invalid", root / "invalid", ignore=shutil.ignore_patterns("*.json"))
-    shutil.copy(root / "000" / "000005.md", root / "001" / "zz-same-url.md")
+    shutil.copy(root / "000" / "000005.md", root / "004" / "zz-same-url.md")
     shutil.copy(SEEDS[0], root / "seed.txt")
     return root
 
@@ -52,17 +57,16 @@ def test_max_errors_stops_where_the_local_run_stops(run_cli: RunCli, dask_cluste
     assert json.loads(local.stdout)["stopped"] is True
 
 
-@pytest.mark.parametrize("data_format", [*FORMATS, "dataset"])
+@pytest.mark.parametrize("data_format", FORMATS)
 def test_every_export_is_byte_identical(
     run_cli: RunCli, dask_cluster: Cluster, corpus: Path, tmp_path: Path, data_format: str
 ) -> None:
     outputs = []
     for where, scheduler in (("local", []), ("cluster", ["--scheduler", dask_cluster.address])):
-        out = tmp_path / where / (f"out.{data_format}" if data_format != "dataset" else "dataset")
+        out = tmp_path / where / f"out.{data_format}"
         out.parent.mkdir()
-        extra = ["--partition-by", "category"] if data_format == "dataset" else []
         result = run_cli(
-            "export", str(corpus), "-o", str(out), *extra, "--on-invalid", "skip",
+            "export", str(corpus), "-o", str(out), "--on-invalid", "skip",
             "--rejects", str(out.parent / "rejects.jsonl"), "--isolated", *scheduler,
         )  # fmt: skip
         assert result.exit_code == 0, result.stderr
@@ -70,24 +74,58 @@ def test_every_export_is_byte_identical(
     assert outputs[0] == outputs[1]
 
 
+def test_a_dataset_written_by_the_workers_is_the_local_dataset(
+    run_cli: RunCli, dask_cluster: Cluster, corpus: Path, tmp_path: Path
+) -> None:
+    for where, scheduler in (("local", []), ("cluster", ["--scheduler", dask_cluster.address])):
+        (tmp_path / where).mkdir()
+        result = run_cli(
+            "export", str(corpus), "-o", str(tmp_path / where / "dataset"), "--partition-by", "category",
+            "--on-invalid", "skip", "--rejects", str(tmp_path / where / "rejects.jsonl"), "--isolated", *scheduler,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+    local, cluster = (_dataset(tmp_path / where / "dataset") for where in ("local", "cluster"))
+    assert cluster.schema.equals(local.schema, check_metadata=True)
+    assert cluster.to_pylist() == local.to_pylist()  # the same rows in the same order, the duplicate left out once
+    assert (tmp_path / "cluster" / "rejects.jsonl").read_bytes() == (tmp_path / "local" / "rejects.jsonl").read_bytes()
+    parts = {path.name for path in (tmp_path / "cluster" / "dataset").rglob("*.parquet")}
+    assert parts == {"part-00000000.parquet", "part-00000008.parquet"}  # a part per task, named by its first chunk
+
+
+def _dataset(root: Path) -> Any:
+    """The dataset as pyarrow's own dataset reader reads it, files in name order (as the manifest lists them)."""
+    import pyarrow.dataset as ds
+
+    listed = json.loads((root / "_articles_manifest.json").read_text(encoding="utf-8"))["files"]
+    files = [str(root / name) for name in sorted(listed) if name.endswith(".parquet")]
+    return ds.dataset(files, partitioning="hive", partition_base_dir=str(root)).to_table()
+
+
 def _contents(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_a_worker_killed_during_the_run_changes_nothing(run_cli: RunCli, dask_cluster: Cluster, tmp_path: Path) -> None:
-    many_articles(tmp_path / "big", 4000)
-    local = tmp_path / "local.parquet"
-    assert run_cli("export", str(tmp_path / "big"), "-o", str(local), "--isolated").exit_code == 0
+@pytest.mark.parametrize("dataset", [False, True], ids=["file", "dataset"])
+def test_a_worker_killed_during_the_run_changes_nothing(
+    run_cli: RunCli, dask_cluster: Cluster, tmp_path: Path, dataset: bool
+) -> None:
+    many_articles(tmp_path / "big", 6200)  # 25 chunks, 4 tasks: one for each of the 3 workers at the start
+    extra = ["--partition-by", "published_date"] if dataset else []
+    local = tmp_path / ("local" if dataset else "local.parquet")
+    assert run_cli("export", str(tmp_path / "big"), "-o", str(local), *extra, "--isolated").exit_code == 0
     doomed = dask_cluster.add_worker()
     dask_cluster.wait_for_workers(3)
-    out = tmp_path / "cluster.parquet"
-    command = [articles_script(), "export", str(tmp_path / "big"), "-o", str(out), "--isolated"]
+    out = tmp_path / ("cluster" if dataset else "cluster.parquet")
+    command = [articles_script(), "export", str(tmp_path / "big"), "-o", str(out), *extra, "--isolated"]
     run = subprocess.Popen([*command, "--scheduler", dask_cluster.address], stderr=subprocess.PIPE)
     time.sleep(0.8)
     doomed.kill()
     _, stderr = run.communicate(timeout=300)
     assert run.returncode == 0, stderr
-    assert out.read_bytes() == local.read_bytes()
+    if dataset:
+        assert _dataset(out).to_pylist() == _dataset(local).to_pylist()
+    else:
+        assert out.read_bytes() == local.read_bytes()
 
 
 def test_a_corpus_in_a_bucket_is_read_by_the_workers(
@@ -103,6 +141,30 @@ def test_a_corpus_in_a_bucket_is_read_by_the_workers(
     )
     assert result.exit_code == 0, result.stderr
     assert remote.read_bytes() == local.read_bytes()
+
+
+def test_a_dataset_in_a_bucket_written_on_the_cluster_is_the_local_one(
+    run_cli: RunCli, dask_cluster: Cluster, bucket: Bucket, tmp_path: Path
+) -> None:
+    from conftest import GOLDEN_CORPUS
+
+    bucket.upload_folder(GOLDEN_CORPUS, "corpus/")
+    tables = []
+    for where, scheduler in (("local", []), ("cluster", ["--scheduler", dask_cluster.address])):
+        result = run_cli(
+            "export", bucket.uri("corpus/"), "-o", bucket.uri(f"out/{where}"), "--partition-by", "category",
+            "--isolated", *scheduler,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        copy = tmp_path / where  # read back through the manifest, as articles reads a dataset
+        manifest = bucket.get(f"out/{where}/_articles_manifest.json")
+        for name in json.loads(manifest)["files"]:
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            (copy / name).write_bytes(bucket.get(f"out/{where}/{name}"))
+        (copy / "_articles_manifest.json").write_bytes(manifest)
+        tables.append(_dataset(copy))
+    assert tables[1].schema.equals(tables[0].schema, check_metadata=True)
+    assert tables[1].to_pylist() == tables[0].to_pylist()
 
 
 def test_no_scheduler_at_the_address_is_one_clear_line(run_cli: RunCli) -> None:
