@@ -2,9 +2,11 @@
 
 The driver (this process) walks the paths, cuts them into the same chunks a
 local run cuts, submits them as tasks of a few chunks each, and takes the
-results back in input order; the corpus-wide checks (duplicate webUrls, --max-errors) and the
-writing stay here, as in a local run. So a run on a cluster gives exactly
-what a local run gives: only where the chunks are checked differs.
+results back in input order; the corpus-wide checks (duplicate webUrls,
+--max-errors) and the writing stay here, as in a local run. So a run on a
+cluster gives exactly what a local run gives: only where the chunks are
+checked differs. (A Parquet dataset's part files are the one thing a task
+makes of all its chunks at once: see Encoder.task.)
 
 A task carries the chunk function, the set-up and its chunks; a worker
 process sets up once per run (keyed by the run's token), however many of its

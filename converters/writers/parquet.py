@@ -268,7 +268,7 @@ class ParquetDatasetWriter(EncodingWriter):
         self.parts: dict[str, int] = {}
         self.buffers: dict[str, list[pa.RecordBatch]] = {}
         self.buffered = 0
-        self.task_rows: list[tuple[str, bool]] = []  # a cluster task's rows so far: (partition, kept)
+        self.task_rows: dict[str, list[bool]] = {}  # a cluster task's rows so far: partition -> kept or not
 
     @classmethod
     def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Encoder:
@@ -291,12 +291,12 @@ class ParquetDatasetWriter(EncodingWriter):
         return len(rows)
 
     def _take_share(self, share: DatasetShare, keep: Sequence[bool]) -> int:
-        self.task_rows.extend(zip(share.keys, keep, strict=True))
+        for partition, flag in zip(share.keys, keep, strict=True):
+            self.task_rows.setdefault(partition, []).append(flag)
         if share.parts is not None:  # the task's last chunk: every row's fate is known
             for key, data in share.parts.items():
-                flags = [flag for partition, flag in self.task_rows if partition == key]
-                self._put_part(key, share.number, data, flags)
-            self.task_rows = []
+                self._put_part(key, share.number, data, self.task_rows[key])
+            self.task_rows = {}
         return sum(keep)
 
     def _put_part(self, key: str, number: int, data: bytes, keep: list[bool]) -> None:
