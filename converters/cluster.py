@@ -140,16 +140,34 @@ def _absolute(chunk: list[Any]) -> tuple[list[Any], dict[str, str]]:
 
 
 def _check_workers_can_read(client: Any, chunk: list[Any], address: str) -> None:
-    """A local path the workers cannot see would fail every file: say so once, before the run."""
-    local = next((item for item in chunk if isinstance(item, str) and "://" not in item), None)
-    if local is None:
+    """A path or object the workers cannot read would fail every file: say so once, before the run."""
+    first = next((item for item in chunk if isinstance(item, str) and item != "-"), None)
+    if first is None:
         return
-    path = os.path.abspath(local)
-    if not _awaited(client.submit(os.path.exists, path, pure=False), address):
+    local = "://" not in first
+    problem = _awaited(client.submit(_why_unreadable, os.path.abspath(first) if local else first, pure=False), address)
+    if problem is None:
+        return
+    if local:
         raise ClusterError(
-            f"the Dask workers cannot read {local}: put the corpus where they can (a shared file system, "
+            f"the Dask workers cannot read {first}: put the corpus where they can (a shared file system, "
             "or object storage such as s3://)"
         )
+    raise ClusterError(f"a Dask worker cannot read {problem}: the workers need the store's settings too (AWS_*)")
+
+
+def _why_unreadable(item: str) -> str | None:
+    """On a worker: None when it can read `item` (a path, or an object's URI), else why not."""
+    if "://" not in item:
+        return None if os.path.exists(item) else "missing"
+    from converters.storage import StorageError, Uri, store_for
+
+    try:
+        uri = Uri.parse(item)
+        store_for(uri).head(uri)
+    except (StorageError, ImportError) as error:
+        return str(error)
+    return None
 
 
 _ready: str | None = None  # the token of the run this worker process is set up for

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CASES, SEEDS, RunCli, articles_script, many_articles
+from conftest import CASES, REPO, SEEDS, RunCli, articles_script, many_articles
 from dask_cluster import Cluster
 from s3_server import Bucket
 from typer.testing import Result
@@ -175,6 +175,28 @@ def test_no_scheduler_at_the_address_is_one_clear_line(run_cli: RunCli) -> None:
     assert result.exit_code == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"articles: error: no Dask scheduler answers at {address}")
+
+
+def test_workers_without_the_stores_credentials_are_one_clear_line(run_cli: RunCli, bucket: Bucket) -> None:
+    import os
+
+    from dask_cluster import started_cluster
+
+    bucket.upload_folder(REPO / "examples", "corpus/")
+    secret = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
+    environment = {name: value for name, value in os.environ.items() if name not in secret}
+    environment.update(AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent")
+    environment["AWS_EC2_METADATA_DISABLED"] = "true"
+    cluster = started_cluster(environment)
+    blind = next(cluster)
+    try:
+        result = run_cli("validate", bucket.uri("corpus/"), "--isolated", "--scheduler", blind.address)
+    finally:
+        cluster.close()
+    assert result.exit_code == 2, result.stderr  # not a finding per file, each "cannot read object"
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"articles: error: a Dask worker cannot read {bucket.uri('corpus/')}")
+    assert "no credentials" in line
 
 
 def test_the_scheduler_going_away_is_exit_3_and_the_old_output_stays(tmp_path: Path) -> None:

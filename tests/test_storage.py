@@ -321,6 +321,31 @@ def test_a_run_that_loses_the_manifest_race_publishes_nothing(bucket: Bucket, tm
     assert sorted(bucket.listed()) == published  # the loser's files are gone, the winner's manifest stands
 
 
+def test_a_failed_upload_leaves_none_of_the_runs_files(bucket: Bucket, tmp_path: Path) -> None:
+    from converters.storage import StorageError, Uri, store_for
+    from converters.storage.output import UPLOADS_IN_FLIGHT, _Dataset
+
+    folder = tmp_path / "built"
+    for number in range(3 * UPLOADS_IN_FLIGHT):  # uploads in flight when one fails, and others not started
+        (folder / f"category=c{number % 5}").mkdir(parents=True, exist_ok=True)
+        (folder / f"category=c{number % 5}" / f"part-{number}.parquet").write_bytes(b"PAR1 ours PAR1")
+    uri = Uri.parse(bucket.uri("ds/"))
+    store = store_for(uri)
+    upload, calls = store.upload, []
+
+    def failing(path: str, *args: object, **kwargs: object) -> None:
+        calls.append(path)
+        if len(calls) == UPLOADS_IN_FLIGHT + 3:
+            raise StorageError("the store refused it")
+        upload(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    store.upload = failing  # type: ignore[method-assign]
+    with pytest.raises(StorageError, match="refused"):
+        _Dataset.at(uri, store, overwrite=False).publish(str(folder))
+    assert len(calls) < 3 * UPLOADS_IN_FLIGHT  # the rest were not started
+    assert bucket.listed("ds/") == []  # what did go up was deleted again
+
+
 def test_two_exports_to_one_prefix_at_once_leave_one_whole(bucket: Bucket, tmp_path: Path) -> None:
     import os
     import subprocess
