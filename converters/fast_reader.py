@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -254,17 +255,20 @@ def fast_record(data: bytes, limits: Limits) -> dict[str, Any] | None:
     rare = _rare_bytes(front_matter_bytes)
     if _uncertain(front_matter_bytes, rare):
         return None
-    try:
-        # rapidyaml prints its parse errors, and its emitter too (past its depth limit): the reference
-        # reports them properly, and stderr may carry a machine-readable report.
-        with _quiet_stderr():
-            tree = ryml.parse_in_arena(front_matter_bytes)
-            emitted = _as_json(tree)
-        record = orjson.loads(emitted)
-    except Exception:  # rapidyaml's own exception classes, orjson's JSONDecodeError: not certain
-        return None
-    if not isinstance(record, dict) or _NOT_PLAIN_TEXT.search(emitted):
-        return None
+    # One thread at a time: the JSON buffer is the module's, and stderr is the process's. A Dask worker
+    # runs a task per thread: two files read at once gave each other's records.
+    with _ONE_AT_A_TIME:
+        try:
+            # rapidyaml prints its parse errors, and its emitter too (past its depth limit): the reference
+            # reports them properly, and stderr may carry a machine-readable report.
+            with _quiet_stderr():
+                tree = ryml.parse_in_arena(front_matter_bytes)
+                emitted = _as_json(tree)
+            record = orjson.loads(emitted)
+        except Exception:  # rapidyaml's own exception classes, orjson's JSONDecodeError: not certain
+            return None
+        if not isinstance(record, dict) or _NOT_PLAIN_TEXT.search(emitted):
+            return None
     if _nodes(record, limits.max_depth - 1, _may_hold_flow(rare)) != tree.size():
         return None  # a repeated key (JSON keeps one), a float, an odd key, or too deep
     if body is not None:
@@ -315,7 +319,8 @@ def _nodes(container: dict[str, Any] | list[Any], depth_left: int, every_key: bo
     return total
 
 
-_json_buffer = bytearray(16 * 1024)  # reused for every file: one process reads one file at a time
+_json_buffer = bytearray(16 * 1024)  # reused for every file, under _ONE_AT_A_TIME
+_ONE_AT_A_TIME = threading.Lock()
 
 
 def _as_json(tree: Any) -> memoryview:

@@ -26,10 +26,10 @@ class Cluster:
     environment: dict[str, str]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def add_worker(self) -> subprocess.Popen[bytes]:
-        """One more worker process, one thread, as a run's own to kill."""
+    def add_worker(self, threads: int = 1) -> subprocess.Popen[bytes]:
+        """One more worker process, one thread unless told, as a run's own to kill."""
         worker = subprocess.Popen(
-            [_dask(), "worker", self.address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+            [_dask(), "worker", self.address, "--nthreads", str(threads), "--no-dashboard", "--host", "127.0.0.1"],
             env=self.environment,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -57,8 +57,8 @@ def dask_cluster(s3_endpoint: str) -> Iterator[Cluster]:
     yield from started_cluster({**os.environ, **CREDENTIALS, "AWS_ENDPOINT_URL": s3_endpoint})
 
 
-def started_cluster(environment: dict[str, str]) -> Generator[Cluster, None, None]:
-    """A scheduler and two workers, stopped when the generator is closed."""
+def started_cluster(environment: dict[str, str], threads: int = 1) -> Generator[Cluster, None, None]:
+    """A scheduler and two workers of `threads` threads, stopped when the generator is closed."""
     try:
         import distributed  # noqa: F401 - only to know that a client can connect
     except ImportError as error:
@@ -73,8 +73,8 @@ def started_cluster(environment: dict[str, str]) -> Generator[Cluster, None, Non
     cluster = Cluster(f"tcp://127.0.0.1:{port}", environment, [scheduler])
     try:
         _wait_until_listening(port, scheduler)
-        cluster.add_worker()
-        cluster.add_worker()
+        cluster.add_worker(threads)
+        cluster.add_worker(threads)
         cluster.wait_for_workers(2)
         yield cluster
     finally:

@@ -313,3 +313,30 @@ def test_a_table_name_that_is_not_an_identifier_is_a_usage_error(run_cli: RunCli
     assert list(tmp_path.iterdir()) == []
     schema_result = run_cli("schema", "--format", "sql", "--table", table)
     assert schema_result.exit_code == 2
+
+
+def test_date_times_in_a_list_load_in_utc_whatever_the_sessions_zone(
+    run_cli: RunCli, postgres_url: str, tmp_path: Path
+) -> None:
+    import psycopg
+    from conftest import SCHEMA_FILE
+
+    # A list of date-times is timestamptz[]: a value without its zone would be read in the session's.
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    schema["properties"]["revisedAt"] = {"type": "array", "items": {"type": "string", "format": "date-time"}}
+    (tmp_path / "schema.json").write_text(json.dumps(schema), encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    text = SEEDS[1].read_text(encoding="utf-8")
+    text = text.replace("\npublished: true", "\npublished: true\nrevisedAt:\n  - 2023-08-04T06:59:00Z", 1)
+    (corpus / "a.md").write_text(text, encoding="utf-8")
+    table = f"tz_{uuid.uuid4().hex[:12]}"
+    zoned = postgres_url + ("&" if "?" in postgres_url else "?") + "options=-c%20TimeZone%3DAmerica/New_York"
+    result = run_cli("load", str(corpus), "--schema", str(tmp_path / "schema.json"), "--into", zoned, "--table", table)
+    assert result.exit_code == 0, result.stderr
+    with psycopg.connect(postgres_url) as connection:
+        connection.execute("SET TimeZone = 'UTC'")
+        query = f'SELECT "revisedAt"::text, "publishedDateTime"::text FROM "{table}"'
+        row = connection.execute(query.encode()).fetchone()
+        connection.execute(f'DROP TABLE "{table}"'.encode())
+    assert row == ('{"2023-08-04 06:59:00+00"}', "2023-08-04 06:59:00+00")

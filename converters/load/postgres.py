@@ -8,18 +8,18 @@ has them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+import pyarrow.parquet as pq
 from psycopg.types.json import Jsonb
 
 from converters.layout import Field
 from converters.load import LoadError
 from converters.load.evolution import Column
-from converters.load.json_values import json_text, staged_batches
+from converters.load.json_values import json_text
 from converters.load.sql_target import STAGED, SqlTarget
 from converters.tables.sql import DIALECTS, qualified_name
 
@@ -103,13 +103,9 @@ class PostgresTarget(SqlTarget):
 def _rows(staged: Path, layout: Field) -> Iterator[list[Any]]:
     """The staged rows, batch by batch, as PostgreSQL values: memory stays flat."""
     nested = [f.name for f in layout.children if DIALECTS["postgres"].column_type(f) == "jsonb"]
-    moments = [f.name for f in layout.children if f.kind == "datetime"]
-    for batch in staged_batches(staged, COPY_BATCH_ROWS):
+    for batch in pq.ParquetFile(staged).iter_batches(batch_size=COPY_BATCH_ROWS):
         for record in batch.to_pylist():
             for name in nested:
                 if record[name] is not None:
                     record[name] = Jsonb(record[name], dumps=json_text)
-            for name in moments:  # naive in UTC (staged_batches): a naive one would be read in the session's zone
-                if record[name] is not None:
-                    record[name] = record[name].replace(tzinfo=UTC)
             yield list(record.values())

@@ -15,10 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from converters.layout import Field
 from converters.load import LoadError, target_path
 from converters.load.evolution import Column
-from converters.load.json_values import json_text, staged_batches
+from converters.load.json_values import json_text
 from converters.load.sql_target import STAGED, SqlTarget
 from converters.tables.sql import DIALECTS
 from converters.timestamps import rfc3339
@@ -107,7 +109,7 @@ class SqliteTarget(SqlTarget):
 def _rows(staged: Path, layout: Field) -> Iterator[tuple[Any, ...]]:
     """The staged rows as SQLite values, a column of a batch at a time: memory stays flat."""
     columns = [(child.name, _convert.get(child.kind)) for child in layout.children]
-    for batch in staged_batches(staged, INSERT_BATCH_ROWS):
+    for batch in pq.ParquetFile(staged).iter_batches(batch_size=INSERT_BATCH_ROWS):
         values = [batch.column(name).to_pylist() for name, _ in columns]
         converted = [
             [convert(value) if value is not None else None for value in column] if convert else column
@@ -117,9 +119,4 @@ def _rows(staged: Path, layout: Field) -> Iterator[tuple[Any, ...]]:
 
 
 # layout kind -> its SQLite value; the other kinds are as Arrow gives them (a bool is an int to sqlite3)
-def _utc_text(moment: datetime) -> str:
-    """A naive timestamp of staged_batches (in UTC) as rfc3339 writes its aware self."""
-    return moment.isoformat() + "Z"
-
-
-_convert: dict[str, Callable[[Any], Any]] = {"object": json_text, "array": json_text, "datetime": _utc_text}
+_convert: dict[str, Callable[[Any], Any]] = {"object": json_text, "array": json_text, "datetime": rfc3339}

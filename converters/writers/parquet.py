@@ -35,7 +35,6 @@ from converters.writers.base import (
     EncodingWriter,
     ExportOptions,
     SchemaInfo,
-    TaskShare,
     Writer,
     WriterError,
     kept,
@@ -159,61 +158,6 @@ class _RowGroup:
         self.batches, self.rows = [], 0
 
 
-def _parquet_bytes(table: pa.Table, options: ExportOptions) -> bytes:
-    sink = pa.BufferOutputStream()
-    with _file_writer(sink, table.schema, options) as writer:
-        writer.write_table(table, row_group_size=options.row_group_size)
-    data: bytes = sink.getvalue().to_pybytes()
-    return data
-
-
-def _by_partition(batch: pa.RecordBatch, keys: Sequence[str], rows: Sequence[int], into: dict[str, list[Any]]) -> int:
-    """Add to `into[key]` the batch's rows of each partition (of those in `rows`), in order; -> how many."""
-    groups: dict[str, list[int]] = {}
-    for index in rows:
-        groups.setdefault(keys[index], []).append(index)
-    for key, indices in groups.items():
-        into.setdefault(key, []).append(batch.take(pa.array(indices)))
-    return len(rows)
-
-
-@dataclass(slots=True)
-class DatasetShare(TaskShare):
-    """A chunk's share of a cluster task's part files: the partition of each of its rows, in order, and, on
-    the task's last chunk, the part files (partition -> Parquet bytes), numbered by the task's first chunk."""
-
-    keys: list[str]
-    number: int
-    parts: dict[str, bytes] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DatasetParts:
-    """The dataset writer's step once per cluster task (Encoder.task): the task's rows -> a part file per
-    partition, encoded and compressed by the worker, so that the driver only puts the bytes in place."""
-
-    schema: SchemaInfo
-    options: ExportOptions
-
-    def __call__(self, encoded: list[tuple[bytes, list[str]]], number: int) -> list[DatasetShare]:
-        assert self.options.partition_by is not None
-        layout = self.schema.layout
-        key = partition_key(layout, self.options.partition_by)
-        arrow = arrow_schema(layout, self.schema.schema_id, self.schema.version)
-        file_arrow = arrow_schema(without_partition_column(layout, key), self.schema.schema_id, self.schema.version)
-        in_path_only = [] if key.derived else [self.options.partition_by]
-        rows: dict[str, list[pa.RecordBatch]] = {}
-        for serialized, keys in encoded:
-            batch = pa.ipc.read_record_batch(pa.py_buffer(serialized), arrow).drop_columns(in_path_only)
-            _by_partition(batch, keys, range(len(keys)), rows)
-        shares = [DatasetShare(keys, number) for _, keys in encoded]
-        shares[-1].parts = {
-            partition: _parquet_bytes(pa.Table.from_batches(batches, schema=file_arrow), self.options)
-            for partition, batches in rows.items()
-        }
-        return shares
-
-
 @dataclass(frozen=True, slots=True)
 class PartitionedBatches:
     """The dataset writer's encoder: a chunk of records -> its Arrow batch and each row's partition."""
@@ -232,13 +176,6 @@ class ParquetDatasetWriter(EncodingWriter):
     files are open and `row_group_size` rows buffered in all; a partition
     whose file had to be closed continues in its next part file. The
     workers build the Arrow batches and find each row's partition.
-
-    On a cluster, the workers write the part files themselves: a task's rows
-    of each partition become `part-N.parquet`, N the task's first chunk, so
-    the files, and the rows read from them in name order, do not depend on
-    which worker ran what. The driver puts their bytes in place, and writes
-    a part again only without the rows it rejected since (a duplicate
-    webUrl seen in an earlier task).
     """
 
     text = False
@@ -268,48 +205,28 @@ class ParquetDatasetWriter(EncodingWriter):
         self.parts: dict[str, int] = {}
         self.buffers: dict[str, list[pa.RecordBatch]] = {}
         self.buffered = 0
-        self.task_rows: dict[str, list[bool]] = {}  # a cluster task's rows so far: partition -> kept or not
 
     @classmethod
     def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Encoder:
         assert options.partition_by is not None
         return Encoder(
-            chunk=PartitionedBatches(ArrowBatches(schema), partition_key(schema.layout, options.partition_by)),
-            task=DatasetParts(schema, options),
+            chunk=PartitionedBatches(ArrowBatches(schema), partition_key(schema.layout, options.partition_by))
         )
 
-    def write_encoded(self, encoded: tuple[bytes, list[str]] | DatasetShare, keep: Sequence[bool]) -> int:
-        if isinstance(encoded, DatasetShare):
-            return self._take_share(encoded, keep)
+    def write_encoded(self, encoded: tuple[bytes, list[str]], keep: Sequence[bool]) -> int:
         serialized, keys = encoded
         batch = pa.ipc.read_record_batch(pa.py_buffer(serialized), self.arrow).drop_columns(self.in_path_only)
         rows = kept(range(len(keep)), keep)
-        self.buffered += _by_partition(batch, keys, rows, self.buffers)
+        groups: dict[str, list[int]] = {}
+        for index in rows:
+            groups.setdefault(keys[index], []).append(index)
+        for key, indices in groups.items():
+            self.buffers.setdefault(key, []).append(batch.take(pa.array(indices)))
+            self.buffered += len(indices)
         while self.buffered >= self.options.row_group_size:
             largest = max(self.buffers, key=lambda k: sum(b.num_rows for b in self.buffers[k]))
             self._flush(largest)
         return len(rows)
-
-    def _take_share(self, share: DatasetShare, keep: Sequence[bool]) -> int:
-        for partition, flag in zip(share.keys, keep, strict=True):
-            self.task_rows.setdefault(partition, []).append(flag)
-        if share.parts is not None:  # the task's last chunk: every row's fate is known
-            for key, data in share.parts.items():
-                self._put_part(key, share.number, data, self.task_rows[key])
-            self.task_rows = {}
-        return sum(keep)
-
-    def _put_part(self, key: str, number: int, data: bytes, keep: list[bool]) -> None:
-        if not any(keep):
-            return
-        directory = self.root / f"{quote(self.column, safe='')}={key}"
-        directory.mkdir(exist_ok=True)
-        path = directory / f"part-{number:08d}.parquet"
-        if all(keep):
-            path.write_bytes(data)
-            return
-        table = pq.read_table(pa.BufferReader(data), schema=self.file_arrow).filter(pa.array(keep, pa.bool_()))
-        path.write_bytes(_parquet_bytes(table, self.options))
 
     def _flush(self, key: str) -> None:
         batches = self.buffers.pop(key, [])
