@@ -264,7 +264,7 @@ def _local(name: str, key: str, started_ns: int) -> Listed:
         return Listed(name, key, -1, None, None, records)  # read, and its check says why
     mtime, ctime = found.st_mtime_ns, found.st_ctime_ns
     # The stamp is kept only when the file changed safely before the load's start (the racy rule).
-    if (mtime if mtime > ctime else ctime) + RACY_MARGIN_NS >= started_ns:
+    if max(mtime, ctime) + RACY_MARGIN_NS >= started_ns:
         return Listed(name, key, found.st_size, None, None, records)
     return Listed(name, key, found.st_size, f"{mtime}:{ctime}:{found.st_ino}:{found.st_mode:o}", None, records)
 
