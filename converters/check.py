@@ -201,6 +201,7 @@ class CheckRun(Iterator[FileResult]):
             initializer=init_checker,
             initargs=(options,),
             scheduler=options.scheduler,
+            finish=finish_task,
         )
         errors = checked = 0
         # Opened once the first chunk is back, when the pool has forked its workers: SQLite's locks
@@ -488,6 +489,18 @@ def check_chunk(sources: list[Source]) -> CheckedChunk:
     if cache is not None:
         chunk.cache_entries, chunk.cache_problem, chunk.cache_corrupt = cache.take(), cache.problem, cache.corrupt
     return chunk
+
+
+def finish_task(chunks: list[CheckedChunk], number: int) -> list[CheckedChunk]:
+    """On a cluster's worker, once a task's chunks are checked: what the export's encoder does once per task
+    (Encoder.task), with the number of the task's first chunk."""
+    assert _checker is not None, "init_checker() first"
+    encoder = _checker[1].encode
+    if encoder is None or encoder.task is None:
+        return chunks
+    for chunk, share in zip(chunks, encoder.task([chunk.encoded for chunk in chunks], number), strict=True):
+        chunk.encoded = share
+    return chunks
 
 
 def _close_process_cache() -> None:

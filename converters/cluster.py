@@ -5,7 +5,8 @@ local run cuts, submits them as tasks of a few chunks each, and takes the
 results back in input order; the corpus-wide checks (duplicate webUrls,
 --max-errors) and the writing stay here, as in a local run. So a run on a
 cluster gives exactly what a local run gives: only where the chunks are
-checked differs.
+checked differs. (A Parquet dataset's large part files are the one thing a
+task makes of all its chunks at once: see Encoder.task.)
 
 A task carries the chunk function, the set-up and its chunks; a worker
 process sets up once per run (keyed by the run's token), however many of its
@@ -46,22 +47,26 @@ def cluster_chunks(
     address: str,
     initializer: Callable[..., None],
     initargs: tuple[Any, ...],
+    finish: Callable[[list[Result], int], list[Result]] | None = None,
 ) -> Iterator[Result]:
-    """`func` over each chunk, a few chunks a task on the cluster at `address`; results in chunk order."""
+    """`func` over each chunk, a few chunks a task on the cluster at `address`; results in chunk order.
+    `finish(results, number)`, if given, runs in the worker on a task's results, `number` the task's first
+    chunk's (counting from 0), and returns them, for what is done once per task (Encoder.task)."""
     client = _connect(address)
     try:
         token = uuid.uuid4().hex
         in_flight = max(1, sum(client.nthreads().values())) * TASKS_IN_FLIGHT_PER_THREAD
         pending: deque[tuple[Any, list[dict[str, str]]]] = deque()
-        first = True
+        number = 0  # of the task's first chunk
         try:
             for group in _groups(chunks, CHUNKS_PER_TASK):
-                if first:
+                if number == 0:
                     _check_workers_can_read(client, group[0], address)
-                    first = False
                 absolute, names = zip(*map(_absolute, group), strict=True)
-                task = client.submit(_run_chunks, token, func, initializer, initargs, list(absolute), pure=False)
+                run = (token, func, initializer, initargs, finish)
+                task = client.submit(_run_chunks, *run, list(absolute), number, pure=False)
                 pending.append((task, list(names)))
+                number += len(group)
                 if len(pending) >= in_flight:
                     yield from _results(*pending.popleft(), address)
             while pending:
@@ -173,11 +178,14 @@ def _run_chunks(
     func: Callable[[list[Any]], Any],
     initializer: Callable[..., None],
     initargs: tuple[Any, ...],
+    finish: Callable[[list[Any], int], list[Any]] | None,
     chunks: list[list[Any]],
+    number: int,
 ) -> list[Any]:
     """One task: set up once per run in this worker process, then check the chunks, one by one."""
     global _ready
     if _ready != token:
         initializer(*initargs)
         _ready = token
-    return [func(chunk) for chunk in chunks]
+    results = [func(chunk) for chunk in chunks]
+    return finish(results, number) if finish is not None else results

@@ -33,7 +33,7 @@ from converters.output import STDOUT, OutputError, atomic_output, refuse_inputs_
 from converters.reader import ReaderError
 from converters.report.base import plural
 from converters.schema import load_schema, schema_identity
-from converters.writers import WRITERS, ExportOptions, SchemaInfo, Writer, WriterError
+from converters.writers import WRITERS, ExportOptions, SchemaInfo, TaskShare, Writer, WriterError
 
 OnInvalid = Literal["fail", "skip"]
 
@@ -184,7 +184,7 @@ def _run(
         if run.stopped or (summary.checked.invalid and on_invalid == "fail"):
             continue  # nothing will be written: only keep reporting errors
         keep = [row.valid for row in chunk.rows]  # a row turns invalid when its webUrl was seen before
-        if any(keep):
+        if any(keep) or isinstance(chunk.encoded, TaskShare):
             summary.written += writer.write_encoded(chunk.encoded, keep)
     summary.checked.stopped = run.stopped
     summary.checked.notices = run.warnings

@@ -48,6 +48,7 @@ def ordered_chunks(
     initargs: tuple[Any, ...] = (),
     chunk_size: int = CHUNK_SIZE,
     scheduler: str | None = None,
+    finish: Callable[[list[Result], int], list[Result]] | None = None,
 ) -> Generator[Result, None, None]:
     """`func` over the items in chunks of `chunk_size`, across `jobs` processes; results in input order.
 
@@ -57,7 +58,8 @@ def ordered_chunks(
     whatever `jobs` is, so a function that sums up a chunk gives the same
     results serially and in parallel. With `scheduler`, the address of a Dask
     cluster, the same chunks run there as tasks instead (see converters.cluster),
-    whatever their number.
+    whatever their number, a few chunks a task, and `finish` (if given) on each
+    task's results there.
     """
     iterator = iter(items)
     head = list(islice(iterator, SERIAL_THRESHOLD))
@@ -65,7 +67,7 @@ def ordered_chunks(
     if scheduler is not None:
         from converters.cluster import cluster_chunks
 
-        yield from cluster_chunks(func, chunks, scheduler, initializer, initargs)
+        yield from cluster_chunks(func, chunks, scheduler, initializer, initargs, finish)
         return
     if jobs <= 1 or len(head) < SERIAL_THRESHOLD:
         initializer(*initargs)

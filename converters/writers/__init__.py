@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from converters.registry import import_named
-from converters.writers.base import COMPRESSIONS, ExportOptions, SchemaInfo, Writer, WriterError
+from converters.writers.base import COMPRESSIONS, ExportOptions, SchemaInfo, TaskShare, Writer, WriterError
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,7 @@ __all__ = [
     "ExportOptions",
     "Format",
     "SchemaInfo",
+    "TaskShare",
     "Writer",
     "WriterError",
     "export_destination",

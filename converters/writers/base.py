@@ -61,6 +61,10 @@ class Encoder:
 
     each: Callable[[dict[str, Any]], Any] | None = None
     chunk: Callable[[list[Any]], Any] | None = None
+    # On a cluster, one task checks several chunks (converters.cluster). `task` may then make one thing of
+    # their encodings, in the worker, given the number of the task's first chunk: a TaskShare for each chunk,
+    # which write_encoded() then takes in place of the chunk's own. None: each chunk's as it is.
+    task: Callable[[list[Any], int], Sequence[TaskShare]] | None = None
 
     def encode_one(self, record: dict[str, Any]) -> Any:
         return record if self.each is None else self.each(record)
@@ -70,6 +74,15 @@ class Encoder:
 
     def __call__(self, records: list[dict[str, Any]]) -> Any:
         return self.encode_chunk([self.encode_one(record) for record in records])
+
+
+class TaskShare:
+    """A chunk's share of what a cluster task encoded for all its chunks (Encoder.task).
+
+    The writer gets every chunk's share with the chunk's keep flags, even a
+    chunk none of whose rows is kept: what the task encoded is written once
+    the last chunk's flags are known.
+    """
 
 
 class WriterError(Exception):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from converters.writers.base import (
     EncodingWriter,
     ExportOptions,
     SchemaInfo,
+    TaskShare,
     Writer,
     WriterError,
     kept,
@@ -158,6 +160,88 @@ class _RowGroup:
         self.batches, self.rows = [], 0
 
 
+# A cluster task writes a partition's part file itself when it has at least this many of its rows (a chunk's
+# worth): fewer are left to the driver, which gathers them across tasks, as a local run does. Every task
+# writing every partition it holds made six times a local run's files and bytes with a date partition.
+MIN_PART_ROWS = 256
+
+
+def _parquet_bytes(table: pa.Table, options: ExportOptions) -> bytes:
+    sink = pa.BufferOutputStream()
+    with _file_writer(sink, table.schema, options) as writer:
+        writer.write_table(table, row_group_size=options.row_group_size)
+    data: bytes = sink.getvalue().to_pybytes()
+    return data
+
+
+def _by_partition(
+    batch: pa.RecordBatch, keys: Sequence[str], rows: Sequence[int], into: dict[str, list[pa.RecordBatch]]
+) -> int:
+    """Add to `into[key]` the batch's rows of each partition (of those in `rows`), in order; -> how many."""
+    groups: dict[str, list[int]] = {}
+    for index in rows:
+        groups.setdefault(keys[index], []).append(index)
+    for key, indices in groups.items():
+        into.setdefault(key, []).append(batch.take(pa.array(indices)))
+    return len(rows)
+
+
+@dataclass(slots=True)
+class DatasetShare(TaskShare):
+    """A chunk's share of what a cluster task made of its rows: each row's partition, in order; and on the
+    task's last chunk, the part files of its large partitions (partition -> Parquet bytes, named by the
+    task's first chunk, `number`) and its other rows, in order, for the driver (Arrow IPC, and their keys)."""
+
+    keys: list[str]
+    number: int
+    parts: dict[str, bytes] | None = None
+    rest: tuple[bytes, list[str]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetParts:
+    """The dataset writer's step once per cluster task (Encoder.task), in the worker: the task's rows of each
+    partition it holds MIN_PART_ROWS of -> one part file, encoded and compressed there."""
+
+    schema: SchemaInfo
+    options: ExportOptions
+
+    def __call__(self, encoded: list[tuple[bytes, list[str]]], number: int) -> list[DatasetShare]:
+        assert self.options.partition_by is not None
+        layout = self.schema.layout
+        key = partition_key(layout, self.options.partition_by)
+        arrow = arrow_schema(layout, self.schema.schema_id, self.schema.version)
+        file_arrow = arrow_schema(without_partition_column(layout, key), self.schema.schema_id, self.schema.version)
+        in_path_only = [] if key.derived else [self.options.partition_by]
+        counts = Counter(partition for _, keys in encoded for partition in keys)
+        large = {partition for partition, rows in counts.items() if rows >= MIN_PART_ROWS}
+        parts: dict[str, list[pa.RecordBatch]] = {}
+        rest: list[pa.RecordBatch] = []
+        rest_keys: list[str] = []
+        for serialized, keys in encoded:
+            batch = pa.ipc.read_record_batch(pa.py_buffer(serialized), arrow).drop_columns(in_path_only)
+            _by_partition(batch, keys, [i for i, partition in enumerate(keys) if partition in large], parts)
+            small = [i for i, partition in enumerate(keys) if partition not in large]
+            rest.append(batch.take(pa.array(small, pa.int64())))
+            rest_keys.extend(keys[i] for i in small)
+        shares = [DatasetShare(keys, number) for _, keys in encoded]
+        shares[-1].parts = {
+            partition: _parquet_bytes(pa.Table.from_batches(batches, schema=file_arrow), self.options)
+            for partition, batches in parts.items()
+        }
+        together = pa.Table.from_batches(rest, schema=file_arrow).combine_chunks()
+        shares[-1].rest = (_ipc_bytes(together), rest_keys)
+        return shares
+
+
+def _ipc_bytes(table: pa.Table) -> bytes:
+    """A table of one chunk (or none) as one record batch's IPC bytes."""
+    batches = table.to_batches()
+    batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
+    data: bytes = batch.serialize().to_pybytes()
+    return data
+
+
 @dataclass(frozen=True, slots=True)
 class PartitionedBatches:
     """The dataset writer's encoder: a chunk of records -> its Arrow batch and each row's partition."""
@@ -176,6 +260,15 @@ class ParquetDatasetWriter(EncodingWriter):
     files are open and `row_group_size` rows buffered in all; a partition
     whose file had to be closed continues in its next part file. The
     workers build the Arrow batches and find each row's partition.
+
+    On a cluster, a task writes the part file of each partition it holds
+    MIN_PART_ROWS rows of, named `part-N.parquet` by its first chunk N, and
+    sends its other rows here, where they are gathered as in a local run,
+    in files named by the first task whose rows they hold. A partition's
+    file open here is closed before a task's part of it is put in place, so
+    files read in name order give the rows in input order. A part is
+    written again here only without the rows rejected since (a duplicate
+    webUrl).
     """
 
     text = False
@@ -205,28 +298,71 @@ class ParquetDatasetWriter(EncodingWriter):
         self.parts: dict[str, int] = {}
         self.buffers: dict[str, list[pa.RecordBatch]] = {}
         self.buffered = 0
+        # On a cluster: the current task's rows (partition, kept), the task whose rows are being buffered,
+        # and, per partition buffered, the first task its buffered rows came from (a new file's name).
+        self.task_rows: list[tuple[str, bool]] = []
+        self.task: int | None = None
+        self.since: dict[str, int] = {}
 
     @classmethod
     def encoder(cls, schema: SchemaInfo, options: ExportOptions) -> Encoder:
         assert options.partition_by is not None
         return Encoder(
-            chunk=PartitionedBatches(ArrowBatches(schema), partition_key(schema.layout, options.partition_by))
+            chunk=PartitionedBatches(ArrowBatches(schema), partition_key(schema.layout, options.partition_by)),
+            task=DatasetParts(schema, options),
         )
 
-    def write_encoded(self, encoded: tuple[bytes, list[str]], keep: Sequence[bool]) -> int:
+    def write_encoded(self, encoded: tuple[bytes, list[str]] | DatasetShare, keep: Sequence[bool]) -> int:
+        if isinstance(encoded, DatasetShare):
+            return self._take_share(encoded, keep)
         serialized, keys = encoded
         batch = pa.ipc.read_record_batch(pa.py_buffer(serialized), self.arrow).drop_columns(self.in_path_only)
+        return self._buffer(batch, keys, keep)
+
+    def _buffer(self, batch: pa.RecordBatch, keys: Sequence[str], keep: Sequence[bool]) -> int:
         rows = kept(range(len(keep)), keep)
-        groups: dict[str, list[int]] = {}
-        for index in rows:
-            groups.setdefault(keys[index], []).append(index)
-        for key, indices in groups.items():
-            self.buffers.setdefault(key, []).append(batch.take(pa.array(indices)))
-            self.buffered += len(indices)
+        if self.task is not None:
+            for index in rows:
+                self.since.setdefault(keys[index], self.task)
+        self.buffered += _by_partition(batch, keys, rows, self.buffers)
         while self.buffered >= self.options.row_group_size:
             largest = max(self.buffers, key=lambda k: sum(b.num_rows for b in self.buffers[k]))
             self._flush(largest)
         return len(rows)
+
+    def _take_share(self, share: DatasetShare, keep: Sequence[bool]) -> int:
+        self.task_rows.extend(zip(share.keys, keep, strict=True))
+        if share.parts is None or share.rest is None:
+            return sum(keep)  # not the task's last chunk: its rows' fate is known once that one's is
+        flags: dict[str, list[bool]] = {}
+        rest_flags: list[bool] = []
+        for partition, flag in self.task_rows:
+            (flags.setdefault(partition, []) if partition in share.parts else rest_flags).append(flag)
+        self.task_rows = []
+        for partition, data in share.parts.items():
+            self._flush(partition)  # the partition's rows of earlier tasks, in a file named before this part
+            if (earlier := self.open.pop(partition, None)) is not None:
+                earlier.close()
+            self._put_part(partition, share.number, data, flags[partition])
+        serialized, keys = share.rest
+        self.task = share.number
+        self._buffer(pa.ipc.read_record_batch(pa.py_buffer(serialized), self.file_arrow), keys, rest_flags)
+        return sum(keep)
+
+    def _put_part(self, key: str, number: int, data: bytes, keep: list[bool]) -> None:
+        if not any(keep):
+            return
+        path = self._directory(key) / f"part-{number:08d}.parquet"
+        if all(keep):
+            path.write_bytes(data)
+            return
+        table = pq.read_table(pa.BufferReader(data), schema=self.file_arrow).filter(pa.array(keep, pa.bool_()))
+        path.write_bytes(_parquet_bytes(table, self.options))
+
+    def _directory(self, key: str) -> Path:
+        directory = self.root / f"{quote(self.column, safe='')}={key}"
+        directory.mkdir(exist_ok=True)
+        return directory
 
     def _flush(self, key: str) -> None:
         batches = self.buffers.pop(key, [])
@@ -234,6 +370,7 @@ class ParquetDatasetWriter(EncodingWriter):
             return
         self.buffered -= sum(b.num_rows for b in batches)
         writer = self.open.pop(key, None) or self._new_file(key)
+        self.since.pop(key, None)
         self.open[key] = writer  # most recently used last
         writer.write_table(
             pa.Table.from_batches(batches, schema=self.file_arrow), row_group_size=self.options.row_group_size
@@ -243,11 +380,13 @@ class ParquetDatasetWriter(EncodingWriter):
         if len(self.open) >= self.MAX_OPEN:
             oldest = next(iter(self.open))
             self.open.pop(oldest).close()
-        part = self.parts.get(key, -1) + 1
-        self.parts[key] = part
-        directory = self.root / f"{quote(self.column, safe='')}={key}"
-        directory.mkdir(exist_ok=True)
-        return _file_writer(os.fspath(directory / f"part-{part}.parquet"), self.file_arrow, self.options)
+        if self.task is None:
+            part = self.parts.get(key, -1) + 1
+            self.parts[key] = part
+            name = f"part-{part}.parquet"
+        else:  # on a cluster: named by the first task whose rows it holds, as the tasks' own parts are
+            name = f"part-{self.since[key]:08d}.parquet"
+        return _file_writer(os.fspath(self._directory(key) / name), self.file_arrow, self.options)
 
     def close(self) -> None:
         for key in list(self.buffers):
