@@ -199,6 +199,28 @@ class DatasetShare(TaskShare):
 
 
 @dataclass(frozen=True, slots=True)
+class _DatasetSchemas:
+    """A dataset's schema of rows (as the workers encode them) and of files. The partition column lives in
+    the directory names only: BigQuery refuses files that hold it too, and readers disagree on which value
+    wins when both are there. A derived column (published_date) is in no row to begin with."""
+
+    rows: pa.Schema
+    files: pa.Schema
+    in_path_only: list[str]
+
+    @classmethod
+    def of(cls, schema: SchemaInfo, column: str) -> _DatasetSchemas:
+        key = partition_key(schema.layout, column)  # refuses a column that cannot partition, before any file
+        rows = arrow_schema(schema.layout, schema.schema_id, schema.version)
+        files = arrow_schema(without_partition_column(schema.layout, key), schema.schema_id, schema.version)
+        return cls(rows, files, [] if key.derived else [column])
+
+    def file_rows(self, serialized: bytes) -> pa.RecordBatch:
+        """A worker's encoded batch, as the files hold its rows."""
+        return pa.ipc.read_record_batch(pa.py_buffer(serialized), self.rows).drop_columns(self.in_path_only)
+
+
+@dataclass(frozen=True, slots=True)
 class DatasetParts:
     """The dataset writer's step once per cluster task (Encoder.task), in the worker: the task's rows of each
     partition it holds MIN_PART_ROWS of -> one part file, encoded and compressed there."""
@@ -208,28 +230,24 @@ class DatasetParts:
 
     def __call__(self, encoded: list[tuple[bytes, list[str]]], number: int) -> list[DatasetShare]:
         assert self.options.partition_by is not None
-        layout = self.schema.layout
-        key = partition_key(layout, self.options.partition_by)
-        arrow = arrow_schema(layout, self.schema.schema_id, self.schema.version)
-        file_arrow = arrow_schema(without_partition_column(layout, key), self.schema.schema_id, self.schema.version)
-        in_path_only = [] if key.derived else [self.options.partition_by]
+        schemas = _DatasetSchemas.of(self.schema, self.options.partition_by)
         counts = Counter(partition for _, keys in encoded for partition in keys)
         large = {partition for partition, rows in counts.items() if rows >= MIN_PART_ROWS}
         parts: dict[str, list[pa.RecordBatch]] = {}
         rest: list[pa.RecordBatch] = []
         rest_keys: list[str] = []
         for serialized, keys in encoded:
-            batch = pa.ipc.read_record_batch(pa.py_buffer(serialized), arrow).drop_columns(in_path_only)
+            batch = schemas.file_rows(serialized)
             _by_partition(batch, keys, [i for i, partition in enumerate(keys) if partition in large], parts)
             small = [i for i, partition in enumerate(keys) if partition not in large]
             rest.append(batch.take(pa.array(small, pa.int64())))
             rest_keys.extend(keys[i] for i in small)
         shares = [DatasetShare(keys, number) for _, keys in encoded]
         shares[-1].parts = {
-            partition: _parquet_bytes(pa.Table.from_batches(batches, schema=file_arrow), self.options)
+            partition: _parquet_bytes(pa.Table.from_batches(batches, schema=schemas.files), self.options)
             for partition, batches in parts.items()
         }
-        together = pa.Table.from_batches(rest, schema=file_arrow).combine_chunks()
+        together = pa.Table.from_batches(rest, schema=schemas.files).combine_chunks()
         shares[-1].rest = (_ipc_bytes(together), rest_keys)
         return shares
 
@@ -288,12 +306,7 @@ class ParquetDatasetWriter(EncodingWriter):
         assert options.partition_by is not None
         self.root = target
         self.column = options.partition_by
-        key = partition_key(schema.layout, self.column)  # refuses a column that cannot partition, before any file
-        self.arrow = arrow_schema(schema.layout, schema.schema_id, schema.version)
-        # The partition column lives in the directory names only: BigQuery refuses files that hold it
-        # too, and readers disagree on which value wins when both are there.
-        self.in_path_only = [] if key.derived else [self.column]
-        self.file_arrow = arrow_schema(without_partition_column(schema.layout, key), schema.schema_id, schema.version)
+        self.schemas = _DatasetSchemas.of(schema, self.column)
         self.open: dict[str, pq.ParquetWriter] = {}  # in order of last use
         self.parts: dict[str, int] = {}
         self.buffers: dict[str, list[pa.RecordBatch]] = {}
@@ -316,8 +329,7 @@ class ParquetDatasetWriter(EncodingWriter):
         if isinstance(encoded, DatasetShare):
             return self._take_share(encoded, keep)
         serialized, keys = encoded
-        batch = pa.ipc.read_record_batch(pa.py_buffer(serialized), self.arrow).drop_columns(self.in_path_only)
-        return self._buffer(batch, keys, keep)
+        return self._buffer(self.schemas.file_rows(serialized), keys, keep)
 
     def _buffer(self, batch: pa.RecordBatch, keys: Sequence[str], keep: Sequence[bool]) -> int:
         rows = kept(range(len(keep)), keep)
@@ -346,7 +358,7 @@ class ParquetDatasetWriter(EncodingWriter):
             self._put_part(partition, share.number, data, flags[partition])
         serialized, keys = share.rest
         self.task = share.number
-        self._buffer(pa.ipc.read_record_batch(pa.py_buffer(serialized), self.file_arrow), keys, rest_flags)
+        self._buffer(pa.ipc.read_record_batch(pa.py_buffer(serialized), self.schemas.files), keys, rest_flags)
         return sum(keep)
 
     def _put_part(self, key: str, number: int, data: bytes, keep: list[bool]) -> None:
@@ -356,7 +368,7 @@ class ParquetDatasetWriter(EncodingWriter):
         if all(keep):
             path.write_bytes(data)
             return
-        table = pq.read_table(pa.BufferReader(data), schema=self.file_arrow).filter(pa.array(keep, pa.bool_()))
+        table = pq.read_table(pa.BufferReader(data), schema=self.schemas.files).filter(pa.array(keep, pa.bool_()))
         path.write_bytes(_parquet_bytes(table, self.options))
 
     def _directory(self, key: str) -> Path:
@@ -373,7 +385,7 @@ class ParquetDatasetWriter(EncodingWriter):
         self.since.pop(key, None)
         self.open[key] = writer  # most recently used last
         writer.write_table(
-            pa.Table.from_batches(batches, schema=self.file_arrow), row_group_size=self.options.row_group_size
+            pa.Table.from_batches(batches, schema=self.schemas.files), row_group_size=self.options.row_group_size
         )
 
     def _new_file(self, key: str) -> pq.ParquetWriter:
@@ -386,7 +398,7 @@ class ParquetDatasetWriter(EncodingWriter):
             name = f"part-{part}.parquet"
         else:  # on a cluster: named by the first task whose rows it holds, as the tasks' own parts are
             name = f"part-{self.since[key]:08d}.parquet"
-        return _file_writer(os.fspath(self._directory(key) / name), self.file_arrow, self.options)
+        return _file_writer(os.fspath(self._directory(key) / name), self.schemas.files, self.options)
 
     def close(self) -> None:
         for key in list(self.buffers):
