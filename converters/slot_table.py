@@ -73,6 +73,18 @@ class SlotTable:
             return
         self._put(digest, value, empty_slot)
 
+    def holds_none_of(self, digests: list[int], room: int) -> bool:
+        """Whether the dict holds none of `digests`, with room for `room` more entries: insert_new() may
+        then add them at once. False once the table has left the dict (its probing is per digest)."""
+        small = self._small
+        return small is not None and self._used + room <= self.SMALL_ENTRIES and small.keys().isdisjoint(digests)
+
+    def insert_new(self, digests: list[int], values: list[int]) -> None:
+        """Add entries whose distinct digests holds_none_of() has just found absent, in one step."""
+        assert self._small is not None
+        self._small.update(zip(digests, values, strict=True))
+        self._used += len(digests)
+
     def _leave_small(self) -> None:
         """Into slots at most a third full, so that they neither grow at once nor outgrow the page
         cache (2**20 slots for SMALL_ENTRIES), put in in slot order, so that each page is filled in turn."""

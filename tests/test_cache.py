@@ -296,6 +296,21 @@ def test_warm_runs_say_and_write_what_cold_runs_do(tmp_path_factory: pytest.Temp
         assert warm == corpus.outcomes(["--no-cache"]), f"after {step}"
 
 
+@given(
+    parts=st.lists(st.sampled_from(["a", "b.md", ".", "..", "", ".c", "d."]), min_size=1, max_size=5),
+    absolute=st.booleans(),
+    here=st.sampled_from(["/base", "/base/a", "/elsewhere"]),
+)
+def test_a_files_key_is_that_of_its_normalised_absolute_path(parts: list[str], absolute: bool, here: str) -> None:
+    """_key's shortcuts for the paths a walk makes give the key the long way gives, whatever the path."""
+    path = ("/base/" if absolute else "") + "/".join(parts)
+    if not path:
+        return
+    settings = converters.cache.CacheSettings("unused.sqlite", 0, "/base")
+    long_way = settings.key_of(os.path.normpath(os.path.join(here, path)))
+    assert converters.check._key(path, here, settings) == long_way
+
+
 # -- the racy rule -------------------------------------------------------------
 
 

@@ -151,3 +151,64 @@ def test_the_slot_table_keeps_every_value_under_its_digest(
     for digest, values in expected.items():
         assert sorted(table.lookup(digest)[0]) == values
     table.close()
+
+
+@pytest.mark.parametrize(
+    ("small_entries", "buffer_size"),
+    [(SlotTable.SMALL_ENTRIES, UrlIndex.BUFFER_SIZE), (SlotTable.SMALL_ENTRIES, 100), (300, 100)],
+)
+def test_chunks_indexed_at_once_report_what_file_by_file_does(
+    monkeypatch: pytest.MonkeyPatch, small_entries: int, buffer_size: int
+) -> None:
+    """check_all() against check(): the same errors, pointing at the same first files and lines, for
+    repeats within a chunk, across chunks, and of files indexed at once, in memory, on disk, and once
+    the table has left the dict (small_entries=300)."""
+    monkeypatch.setattr(SlotTable, "SMALL_ENTRIES", small_entries)
+    monkeypatch.setattr(UrlIndex, "BUFFER_SIZE", buffer_size)
+    rng = random.Random(7)
+
+    def results() -> list[FileResult]:
+        made = []
+        for n in range(2_000):
+            position = Position(n % 5 + 1, 3) if n % 3 else None
+            url = f"https://example.org/{rng.randrange(n + 1) if rng.random() < 0.01 else n}" if n % 4 else None
+            made.append(_result(n, url, position) if url is not None else FileResult(f"corpus/{n:07d}.md"))
+        return made
+
+    each, at_once = results(), None
+    rng.seed(7)
+    at_once = results()
+    one = UrlIndex(Limits())
+    for result in each:
+        one.check(result)
+    other, bulk = UrlIndex(Limits()), 0
+    for start in range(0, len(at_once), 50):
+        chunk = at_once[start : start + 50]
+        if other.check_all(chunk):
+            bulk += 1
+        else:
+            for result in chunk:
+                other.check(result)
+    assert bulk > 0  # some chunks were indexed at once, and later repeats found their files
+    assert [(r.file, r.errors) for r in at_once] == [(r.file, r.errors) for r in each]
+    assert _unique_errors(each)  # the repeats were there to find
+    one.close()
+    other.close()
+
+
+def test_a_look_up_on_disk_leaves_the_entries_written_after_it_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A repeat reads its first file's entry back from the temporary file; the entries written to it
+    afterwards must still land at its end, where their offsets say they are."""
+    monkeypatch.setattr(UrlIndex, "BUFFER_SIZE", 100)
+    index = UrlIndex(Limits())
+    results = [_result(n, f"https://example.org/{n}", Position(n + 1, 1)) for n in range(200)]
+    results.append(_result(200, "https://example.org/3"))  # read back from disk, mid-run
+    results += [_result(n, f"https://example.org/{n}", Position(n + 1, 1)) for n in range(201, 400)]
+    results.append(_result(400, "https://example.org/350"))  # an entry written after that look-up
+    for result in results:
+        index.check(result)
+    index.close()
+    assert _unique_errors(results) == [
+        ("corpus/0000200.md", "webUrl https://example.org/3 is also used by corpus/0000003.md:4"),
+        ("corpus/0000400.md", "webUrl https://example.org/350 is also used by corpus/0000350.md:351"),
+    ]
