@@ -55,6 +55,7 @@ UNUSED_DAYS = 14  # a run key's database unused for this long (another version, 
 # may make up this share of the database: checking for them costs a stat per entry.
 PRUNE_WHEN_ENTRIES_OVER = 2.0
 PRUNE_SLACK = 1000  # and this many more: a small corpus never pays for it
+STORE_BATCH = 4096  # entries the main process stores in one transaction
 BUSY_TIMEOUT_MS = 10_000  # another run's transaction is short: waiting beats dropping the entries
 _TAG_MAKER = "created by articles."
 _TAG = (
@@ -398,6 +399,7 @@ class FileCache:
         self.problem: str | None = None
         self.corrupt = False  # the database itself is damaged: the run that sees it removes it
         self._pending: list[Entry] = []
+        self._unstored: list[Entry] = []  # for store_soon()
         self._connection: sqlite3.Connection | None = None
         try:
             self._connection = connect(settings.database)
@@ -477,6 +479,17 @@ class FileCache:
         pending, self._pending = self._pending, []
         return pending
 
+    def store_soon(self, entries: Sequence[Entry]) -> None:
+        """Store entries, STORE_BATCH at a time, and the rest at flush() or close(): a transaction per chunk
+        cost a warm run after a few changes (a handful of entries in every chunk) a tenth of its time."""
+        self._unstored.extend(entries)
+        if len(self._unstored) >= STORE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        unstored, self._unstored = self._unstored, []
+        self.store(unstored)
+
     def store(self, pending: Sequence[Entry]) -> None:
         """Store entries, in one transaction."""
         if self._connection is None or not pending:
@@ -491,6 +504,8 @@ class FileCache:
             self._fail(error)
 
     def close(self) -> None:
+        if self._unstored:
+            self.flush()
         if self._connection is not None:
             self._connection.close()
             self._connection = None

@@ -216,7 +216,7 @@ class CheckRun(Iterator[FileResult]):
                 if options.cache is not None:
                     writer = writer or FileCache(options.cache)
                     corrupt = corrupt or chunk.cache_corrupt
-                    writer.store(chunk.cache_entries)
+                    writer.store_soon(chunk.cache_entries)
                     for problem in (chunk.cache_problem, writer.problem):
                         if problem is not None and problem not in self.warnings:
                             self.warnings.append(problem)
@@ -234,6 +234,10 @@ class CheckRun(Iterator[FileResult]):
                         yield chunk
                         return
                 yield chunk
+            if writer is not None:
+                writer.flush()
+                if writer.problem is not None and writer.problem not in self.warnings:
+                    self.warnings.append(writer.problem)
             if options.cache is not None:
                 _prune_cache(options.cache, options.cache_roots, checked)
         finally:
@@ -478,15 +482,13 @@ def check_chunk(sources: list[Source]) -> CheckedChunk:
     assert _checker is not None, "init_checker() first"
     options = _checker[1]
     cache = _process_cache(options.cache)
-    if cache is None:
-        results: Iterable[FileResult] = map(check_source, _fetched(sources, options.limits))
-    else:
-        results = _with_cache_hits(sources, cache, options)
-    if options.encode is None:
-        chunk = CheckedChunk(list(results))
-    else:
-        with _cyclic_gc_paused():
-            chunk = _encoded(results, options.encode)
+    # The records are kept until the chunk is encoded, and the cache's hits make theirs all at once.
+    with _cyclic_gc_paused() if options.encode is not None else contextlib.nullcontext():
+        if cache is None:
+            results: Iterable[FileResult] = map(check_source, _fetched(sources, options.limits))
+        else:
+            results = _with_cache_hits(sources, cache, options)
+        chunk = CheckedChunk(list(results)) if options.encode is None else _encoded(results, options.encode)
     if cache is not None:
         chunk.cache_entries, chunk.cache_problem, chunk.cache_corrupt = cache.take(), cache.problem, cache.corrupt
     return chunk
