@@ -235,25 +235,49 @@ def run_key(schema: dict[str, Any], limits: Limits) -> str:
     the records go through the writer afresh on every run. --strict is not
     in it either: the verdict of a file with a warning is never reused.
     """
-    from importlib.metadata import PackageNotFoundError, version
-
-    def installed(name: str) -> str:
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return ""
-
     identity = {
         "articles": __version__,
         "layout": LAYOUT,
         "tables": _TABLES,  # a database made for other tables is another key's
         "python": sys.version,
-        "libraries": {name: installed(name) for name in _LIBRARIES},
+        "libraries": installed_versions(_LIBRARIES),
         # The schema is one document: the validator resolves no $ref outside it.
         "schema": schema,
         "limits": limits.identity(),
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def installed_versions(names: Sequence[str]) -> dict[str, str]:
+    """Each distribution's version ("" if it is not installed), as importlib.metadata finds it first on
+    sys.path, from the names of the `NAME-VERSION.dist-info` folders there.
+
+    One listing of each folder, where importlib.metadata.version() took 2 ms
+    a name: 8 names were a tenth of a warm run's start. A name found no such
+    way (an egg, an unusual installer) is asked of importlib.metadata.
+    """
+    wanted = {_canonical(name): name for name in names}
+    found: dict[str, str] = {}
+    for folder in sys.path:
+        with contextlib.suppress(OSError):
+            for item in sorted(os.listdir(folder or ".")):
+                name, _, number = item.removesuffix(".dist-info").partition("-")
+                if item.endswith(".dist-info") and (given := wanted.get(_canonical(name))) is not None:
+                    found.setdefault(given, number)
+    missing = [name for name in names if name not in found]
+    if missing:
+        from importlib.metadata import PackageNotFoundError, version
+
+        for name in missing:
+            try:
+                found[name] = version(name)
+            except PackageNotFoundError:
+                found[name] = ""
+    return found
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
 
 
 def prepare(folder: Path, key: str, warnings: list[str], *, index_urls: bool = False) -> CacheSettings:

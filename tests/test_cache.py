@@ -32,6 +32,7 @@ import converters.cache
 import converters.check
 import converters.schema
 from converters.cli import app
+from converters.limits import Limits
 
 MARGIN_S = 0.03
 
@@ -434,6 +435,22 @@ def test_a_cache_from_another_version_is_not_used(
     _run("validate", str(corpus), "--cache-dir", str(cache))
     assert len(checks) == 4
     assert len(list((cache / converters.cache.LAYOUT).glob("*.sqlite"))) == 2  # the other one, kept for a while
+
+
+def test_the_libraries_versions_are_those_importlib_metadata_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib.metadata import version
+
+    names = [*converters.cache._LIBRARIES, "Not_A.Package"]
+    found = converters.cache.installed_versions(names)
+    assert found == {**{name: version(name) for name in converters.cache._LIBRARIES}, "Not_A.Package": ""}
+    # An upgrade, seen first on sys.path, is another run key.
+    (tmp_path / "PyYAML-99.1.dist-info").mkdir()
+    key = converters.cache.run_key({}, Limits())
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert converters.cache.installed_versions(["pyyaml"]) == {"pyyaml": "99.1"}
+    assert converters.cache.run_key({}, Limits()) != key
 
 
 def test_a_cache_that_cannot_be_written_is_read_and_a_warning(open_tmp: Path) -> None:
