@@ -448,9 +448,12 @@ class FileCache:
             return {}
         return {row[0]: Entry._make(row) for row in rows}
 
-    def hits(self, names: list[str], keys: list[str], keep_records: bool) -> list[FileResult | None]:
+    def hits(
+        self, names: list[str], keys: list[str], keep_records: bool, texts: dict[str, bytes] | None = None
+    ) -> list[FileResult | None]:
         """The result of each file (named as the run names it; `keys`: as CacheSettings says) that the
-        cache can stand in for, as it is now, else None.
+        cache can stand in for, as it is now, else None. With `texts`, a record kept as orjson's JSON
+        is not parsed: its text goes there, under the file's name, and its result carries no record.
 
         What Entry.trusted and Entry.stands_in decide for an entry, its stamp
         holds, so that a warm run costs a stat and a comparison of bytes a
@@ -463,7 +466,11 @@ class FileCache:
             row = rows.get(key)
             try:
                 if row is not None and row[1] == pack(*_stat_fields(stat(name))):
-                    record = unpack_record(row[5]) if keep_records else None
+                    record = None
+                    if keep_records and texts is not None and (text := json_text(row[5])) is not None:
+                        texts[name] = text
+                    elif keep_records:
+                        record = unpack_record(row[5])
                     position = Position(row[3], row[4]) if row[3] is not None else None
                     hits.append(FileResult(name, record=record, url=row[2], url_position=position))
                     continue
@@ -566,11 +573,8 @@ _SIZE = struct.Struct("<I")
 
 def pack_record(record: dict[str, Any]) -> bytes | None:
     """The record as bytes that unpack_record turns back into an identical record; None if there are none."""
-    try:
-        text = orjson.dumps(record)
-    except (TypeError, orjson.JSONEncodeError):
-        text = b""
-    if text and (b"null" not in text or _identical(orjson.loads(text), record)):
+    text = exact_json(record)
+    if text is not None:
         compressed: bytes = _lz4().compress(text, asbytes=True)
         return b"z" + _SIZE.pack(len(text)) + compressed
     try:
@@ -580,13 +584,27 @@ def pack_record(record: dict[str, Any]) -> bytes | None:
     return b"j" + standard.encode("ascii") if _identical(json.loads(standard), record) else None
 
 
+def exact_json(record: dict[str, Any]) -> bytes | None:
+    """orjson's text of the record, when it reads back as exactly this record; else None."""
+    try:
+        text = orjson.dumps(record)
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    return text if b"null" not in text or _identical(orjson.loads(text), record) else None
+
+
+def json_text(packed: bytes) -> bytes | None:
+    """The JSON text of a record packed as orjson's (b"z"), else None."""
+    if packed[:1] != b"z":
+        return None
+    (size,) = _SIZE.unpack_from(packed, 1)
+    text: bytes = _lz4().decompress(packed[1 + _SIZE.size :], decompressed_size=size, asbytes=True)
+    return text
+
+
 def unpack_record(packed: bytes) -> dict[str, Any]:
-    value: dict[str, Any]
-    if packed[:1] == b"z":
-        (size,) = _SIZE.unpack_from(packed, 1)
-        value = orjson.loads(_lz4().decompress(packed[1 + _SIZE.size :], decompressed_size=size, asbytes=True))
-    else:
-        value = json.loads(packed[1:])
+    text = json_text(packed)
+    value: dict[str, Any] = orjson.loads(text) if text is not None else json.loads(packed[1:])
     return value
 
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
+import orjson
+
 from converters.cache import (
     CacheSettings,
     CacheWarning,
@@ -31,6 +33,7 @@ from converters.cache import (
     FileCache,
     Stat,
     digest_of,
+    exact_json,
     pack_record,
     remove_database,
 )
@@ -482,13 +485,21 @@ def check_chunk(sources: list[Source]) -> CheckedChunk:
     assert _checker is not None, "init_checker() first"
     options = _checker[1]
     cache = _process_cache(options.cache)
+    encoder = options.encode
+    # The JSON texts of the records of the cache's hits, by file name, for an encoder that starts from them.
+    texts: dict[str, bytes] | None = {} if encoder is not None and encoder.from_json is not None else None
     # The records are kept until the chunk is encoded, and the cache's hits make theirs all at once.
-    with _cyclic_gc_paused() if options.encode is not None else contextlib.nullcontext():
+    with _cyclic_gc_paused() if encoder is not None else contextlib.nullcontext():
         if cache is None:
             results: Iterable[FileResult] = map(check_source, _fetched(sources, options.limits))
         else:
-            results = _with_cache_hits(sources, cache, options)
-        chunk = CheckedChunk(list(results)) if options.encode is None else _encoded(results, options.encode)
+            results = _with_cache_hits(sources, cache, options, texts)
+        if encoder is None:
+            chunk = CheckedChunk(list(results))
+        elif texts is not None:  # an encoder of whole chunks: the records need not be encoded one by one
+            chunk = _encoded_from_texts(list(results), encoder, texts)
+        else:
+            chunk = _encoded(results, encoder)
     if cache is not None:
         chunk.cache_entries, chunk.cache_problem, chunk.cache_corrupt = cache.take(), cache.problem, cache.corrupt
     return chunk
@@ -561,10 +572,33 @@ def _encoded(results: Iterable[FileResult], encoder: Encoder) -> CheckedChunk:
     return CheckedChunk(checked, rows, encoder.encode_chunk(items))
 
 
-def _with_cache_hits(sources: list[Source], cache: FileCache, options: CheckOptions) -> Iterator[FileResult]:
+def _encoded_from_texts(results: list[FileResult], encoder: Encoder, texts: dict[str, bytes]) -> CheckedChunk:
+    """_encoded, for an encoder that can start from JSON texts (Encoder.from_json), given those of the
+    records of the chunk's cache hits (whose results carry no record): the other valid records are
+    turned into JSON too, when most rows are hits. Failing that, the texts are parsed, and the
+    records encoded as _encoded does."""
+    assert encoder.from_json is not None
+    rows = [result for result in results if result.valid]
+    encoded = None
+    if 2 * len(texts) >= len(rows):
+        jsons = [texts[row.file] if row.record is None else exact_json(row.record) for row in rows]
+        encoded = encoder.from_json(jsons) if None not in jsons else None  # type: ignore[arg-type]
+    if encoded is None:
+        records = [row.record if row.record is not None else orjson.loads(texts[row.file]) for row in rows]
+        encoded = encoder.encode_chunk([encoder.encode_one(record) for record in records])
+    for row in rows:
+        if input_format(row.file) is None:
+            row.record = None  # as _encoded does
+    return CheckedChunk(results, rows, encoded)
+
+
+def _with_cache_hits(
+    sources: list[Source], cache: FileCache, options: CheckOptions, texts: dict[str, bytes] | None
+) -> Iterator[FileResult]:
     """The sources' results through the cache: those of unchanged files at once (_cache_hits), the others
-    by _checked, which handles every kind of source and every case the cache knows."""
-    hits = _cache_hits(sources, cache, options.keep_records)
+    by _checked, which handles every kind of source and every case the cache knows. `texts`: see
+    FileCache.hits."""
+    hits = _cache_hits(sources, cache, options.keep_records, texts)
     if hits and None not in hits:
         return iter(hits)  # type: ignore[arg-type]  # none is None: checked just above
     rest = [source for source, hit in zip(sources, hits, strict=True) if hit is None] if hits else sources
@@ -575,7 +609,9 @@ def _with_cache_hits(sources: list[Source], cache: FileCache, options: CheckOpti
     return (hit if hit is not None else next(checked) for hit in hits) if hits else checked
 
 
-def _cache_hits(sources: list[Source], cache: FileCache, keep_records: bool) -> list[FileResult | None]:
+def _cache_hits(
+    sources: list[Source], cache: FileCache, keep_records: bool, texts: dict[str, bytes] | None
+) -> list[FileResult | None]:
     """For a chunk of plain local paths, the results of the files that the cache stands in for (unchanged
     since a run found them valid), None for the others; [] for a chunk of any other kind.
 
@@ -591,7 +627,7 @@ def _cache_hits(sources: list[Source], cache: FileCache, keep_records: bool) -> 
     keys = [_key(name, here, settings) for name in names]
     if not all(map(_storable, keys)):
         return []
-    return cache.hits(names, keys, keep_records)
+    return cache.hits(names, keys, keep_records, texts)
 
 
 def _checked(

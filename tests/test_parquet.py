@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
@@ -17,6 +18,7 @@ import pytest
 from conftest import CASES, SCHEMA_FILE, RunCli, exported_golden_corpus
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from strategies import ARTICLES
 from test_export import CORPUS, _records
 
 from converters.arrow_schema import cast_timestamps, row_converter
@@ -344,3 +346,40 @@ def test_arrow_reads_every_date_time_as_python_does(dates: list[list[str]]) -> N
     except pa.ArrowInvalid:
         return  # a form Arrow refuses: the encoder fell back, as checked above
     assert by_arrow.equals(reference)
+
+
+def _odd(record: dict[str, Any], kind: int) -> dict[str, Any]:
+    """The record with a value Arrow's JSON reader and its conversion of Python values may take apart."""
+    odd: dict[str, Any] = json.loads(json.dumps(record))
+    if kind == 1:
+        odd["quality"] = 5.0  # a float with no fraction: an integer to JSON Schema
+    elif kind == 2:
+        odd["unknown"] = {"nested": [1, "a"]}  # a key the schema does not name, at the top
+    elif kind == 3:
+        odd["provider"]["extra"] = True  # and nested
+    elif kind == 4:
+        odd["publishedDateTime"] = "2024-01-01t00:00:00z"  # a form Arrow's timestamp parser refuses
+    elif kind == 5:
+        odd["heat"] = 2**63  # past int64: neither takes it
+    return odd
+
+
+@settings(max_examples=60, deadline=None)
+@given(records=st.lists(ARTICLES, min_size=1, max_size=12), odd=st.lists(st.integers(0, 5), max_size=12))
+def test_a_batch_from_json_texts_is_the_batch_from_the_records(records: list[dict[str, Any]], odd: list[int]) -> None:
+    """Encoder.from_json (the cache's hits) against Encoder.chunk (everything else): the same batch, or
+    None and the caller goes the longer way. Ordinary articles never need the longer way."""
+    encoder = ArrowBatches(SchemaInfo(article_layout(load_schema()), "id", "v"))
+    records = [_odd(record, kind) for record, kind in zip(records, [*odd, *[0] * len(records)], strict=False)]
+    texts = [orjson.dumps(record) for record in records]
+    from_json = encoder.from_json(texts)
+    if not any(odd[: len(records)]):
+        assert from_json is not None
+    if from_json is None:
+        return
+    try:
+        expected = encoder(records)
+    except (pa.ArrowException, OverflowError):
+        pytest.fail("the JSON texts made a batch that the records cannot")
+    read = pa.ipc.read_record_batch(pa.py_buffer(from_json), encoder.arrow)
+    assert read.equals(pa.ipc.read_record_batch(pa.py_buffer(expected), encoder.arrow))

@@ -65,6 +65,10 @@ class Encoder:
     # their encodings, in the worker, given the number of the task's first chunk: a TaskShare for each chunk,
     # which write_encoded() then takes in place of the chunk's own. None: each chunk's as it is.
     task: Callable[[list[Any], int], Sequence[TaskShare]] | None = None
+    # What `chunk` makes of the records, made from their JSON texts instead (orjson's, which hold a
+    # record exactly), for records a cache keeps as JSON, which need not then be parsed: None when it
+    # cannot, and the records are then parsed and encoded as above.
+    from_json: Callable[[list[bytes]], Any] | None = None
 
     def encode_one(self, record: dict[str, Any]) -> Any:
         return record if self.each is None else self.each(record)
