@@ -100,6 +100,16 @@ class Summary:
     notices: list[str] = field(default_factory=list)  # what went wrong and cost no verdict (CheckRun.warnings)
     started: float = field(default_factory=time.monotonic)
 
+    def add_all(self, results: Sequence[FileResult]) -> None:
+        """add() each: the files with findings one by one, the others at once."""
+        flagged = [result for result in results if result.errors or result.warnings]
+        invalid = [result for result in flagged if result.errors]
+        self.checked += len(results)
+        self.valid += len(results) - len(invalid)
+        self.invalid += len(invalid)
+        self.errors += sum(len(result.errors) for result in invalid)
+        self.warnings += sum(len(result.warnings) for result in flagged)
+
     def add(self, result: FileResult) -> None:
         self.checked += 1
         if result.errors:

@@ -573,9 +573,9 @@ def validate(
             _failures_reported(display, (InputError, SchemaError), cannot_write=f"cannot write {output_file}"),
             contextlib.closing(check_paths(paths, check)) as run,
         ):
-            for result in run:
-                summary.add(result)
-                display.show(result)
+            for chunk in run.chunks():
+                summary.add_all(chunk.results)
+                display.show_all(chunk.results)
             summary.stopped = run.stopped
             summary.notices = run.warnings
             display.finish(summary, summary_in_report=True)

@@ -21,6 +21,10 @@ class Reporter(ABC):
     findings to a temporary file, so memory stays flat however many there are.
     """
 
+    # Whether a file with no finding writes nothing (all but JUnit, whose report has a line per file):
+    # Display.show_all then does not hand such files over.
+    ignores_clean_files = True
+
     def __init__(self, stream: TextIO, *, color: bool = False) -> None:
         self.stream = stream
         self.color = color

@@ -87,6 +87,14 @@ class Display:
         self.reporter.file_checked(result)
         self.meter.advance(result.file)
 
+    def show_all(self, results: Sequence[FileResult]) -> None:
+        """show() each of a chunk's results; those with nothing to report only when the report or the
+        progress line needs them. (Calling show() on each cost a warm cache's run a tenth of its time.)"""
+        if self.reporter.ignores_clean_files and not self.meter.enabled:
+            results = [result for result in results if result.errors or result.warnings]
+        for result in results:
+            self.show(result)
+
     def finish(self, summary: Summary, *, summary_in_report: bool) -> None:
         """The report's end. A report that carries its own summary line (text) writes it when
         `summary_in_report` (validate), and not with --quiet; export and load print their own."""

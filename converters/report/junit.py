@@ -27,6 +27,8 @@ class JunitReporter(Reporter):
         super().__init__(stream, color=color)
         self._cases = spool()
 
+    ignores_clean_files = False  # a test case per file
+
     def file_checked(self, result: FileResult) -> None:
         write = self._cases.write
         write(f'  <testcase classname="articles.validate" name={_attr(result.file)} file={_attr(result.file)}>\n')
