@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import json
 import marshal
+import operator
 import os
 import shutil
 import struct
@@ -921,6 +922,10 @@ def _reader_finding(name: str, error: ReaderError) -> Finding:
 # -- across the corpus ----------------------------------------------------------
 
 
+_URL = operator.attrgetter("url")
+_FILE = operator.attrgetter("file")
+
+
 class IndexSpaceError(Exception):
     """The webUrl index could not be kept in the temporary folder (a full disk): exit code 3."""
 
@@ -938,9 +943,9 @@ class UrlIndex:
     32 to 64 bytes a file for the table, and about 30 bytes plus the URL
     and the path for the entry (a data file's records share one path).
 
-    A position is kept only when the file came with one: files that took the
-    fast path carry none, so a duplicate's files are read again to locate
-    it. Duplicates are rare, and every valid file pays nothing.
+    A position is kept only when the file came with one, and not for the
+    files of a chunk indexed at once (check_all): a duplicate's files are
+    then read again to locate it. Duplicates are rare, and every valid file pays nothing.
     """
 
     _ENTRY = struct.Struct("<QIii")  # the path's offset, the URL's length, line, column (-1: unknown)
@@ -982,28 +987,28 @@ class UrlIndex:
         Their entries are kept as one block: per file, the Python that check()
         runs was most of the main process's time in a run with a warm cache.
         """
-        named = [result for result in results if result.url is not None]
-        urls = [result.url for result in named]
-        digests = [hash(url) & 0xFFFF_FFFF_FFFF_FFFF or 1 for url in urls]  # as _digest(), in one loop
+        urls = list(map(_URL, results))
+        named = [result for result in results if result.url is not None] if None in urls else results
+        urls = list(map(_URL, named)) if named is not results else urls
+        digests = list(map(self._digest, urls))
         if len(named) > self._BLOCK_ITEMS or len(set(digests)) < len(digests):
             return False
         if not self._table.holds_none_of(digests, len(digests)):
             return False
-        # marshal takes plain tuples only, not Positions; it is the fastest of the serializers.
-        positions = [(p.line, p.column) if (p := result.url_position) is not None else (-1, -1) for result in named]
-        block = marshal.dumps(([result.file for result in named], urls, positions))
+        # A block keeps no positions: a repeat of one of its URLs finds its first file's by reading it
+        # again (_locate), as for any file whose check gave none. Every step here runs in C.
+        block = marshal.dumps((list(map(_FILE, named)), urls))
         try:
             offset = self._append(self._LENGTH.pack(len(block)) + block)
         except OSError as error:
             raise self._space_error(error) from error
-        self._table.insert_new(digests, [self._IN_BLOCK | offset << 16 | item for item in range(len(named))])
+        first = self._IN_BLOCK | offset << 16
+        self._table.insert_new(digests, range(first, first + len(named)))
         return True
 
-    @staticmethod
-    def _digest(url: str) -> int:
-        # Python's own string hash: keyed afresh in each process (so that no corpus can be made to
-        # collide), computed once per string, and only ever compared within this run.
-        return hash(url) & 0xFFFF_FFFF_FFFF_FFFF or 1  # never 0, the empty slot
+    # Python's own string hash: keyed afresh in each process (so that no corpus can be made to
+    # collide), computed once per string, and only ever compared within this run.
+    _digest = staticmethod(hash)
 
     def close(self) -> None:
         self._table.close()
@@ -1060,11 +1065,9 @@ class UrlIndex:
         """Item `value & 0xFFFF` of the block check_all() wrote at `value >> 16`."""
         start = value >> 16
         (size,) = self._LENGTH.unpack(self._read(start, self._LENGTH.size))
-        files, urls, positions = marshal.loads(self._read(start + self._LENGTH.size, size))
+        files, urls = marshal.loads(self._read(start + self._LENGTH.size, size))
         item = value & 0xFFFF
-        line, column = positions[item]
-        position = Position(line, column) if line >= 0 else None
-        return urls[item].encode("utf-8", "surrogatepass"), files[item], position
+        return urls[item].encode("utf-8", "surrogatepass"), files[item], None
 
     def _read(self, offset: int, size: int) -> bytes:
         # An entry is appended whole, so it is either all in the file or all in the buffer.

@@ -241,8 +241,9 @@ _NAME = operator.attrgetter("name")  # in C: a lambda cost a tenth of the walk
 def _walk(root: str, patterns: Sequence[str], excludes: Sequence[str], skipped: list[str]) -> Iterator[str]:
     # An explicit stack, not recursion: a deep tree cannot hit the recursion limit.
     stack = [root]
-    by_path = any("/" in pattern for pattern in patterns)  # else the relative path is never looked at
     wanted = Patterns.of(patterns)
+    # Patterns that look at names alone (as the default ones do) are matched here, a call less a file.
+    by_name = wanted.names.match if wanted.paths is None and wanted.names is not None else None
     left_out = _WalkExcludes(root, excludes) if excludes else None
     while stack:
         directory = stack.pop()
@@ -260,8 +261,10 @@ def _walk(root: str, patterns: Sequence[str], excludes: Sequence[str], skipped: 
                 skipped.append(entry.path)  # a folder is left out whole, unread
             elif entry.is_dir(follow_symlinks=False):
                 subdirectories.append(entry.path)
-            elif _readable_kind(entry) and wanted.match(
-                entry.name, os.path.relpath(entry.path, root) if by_path else entry.name
+            elif _readable_kind(entry) and (
+                by_name(entry.name)
+                if by_name is not None
+                else wanted.match(entry.name, os.path.relpath(entry.path, root))
             ):
                 files.append(entry.path)
         yield from files  # a folder's files at once: a generator's step per file cost a fifth of the walk

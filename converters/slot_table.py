@@ -28,7 +28,8 @@ _NONE: list[int] = []  # what lookup() finds for a digest it does not hold; neve
 
 
 class SlotTable:
-    """digest -> values, for digests that are never 0. Raises OSError when its file cannot be written."""
+    """digest -> values, for any integer digests (the slots keep them as 64-bit digests that are never 0,
+    the empty slot). Raises OSError when its file cannot be written."""
 
     # 16 MiB: a table of up to a million slots (half a million files) stays in memory and never
     # makes its file. With 1 MiB, a run over 100,000 files spent half its time in the index paging.
@@ -48,6 +49,7 @@ class SlotTable:
         """The values stored under `digest` (two keys can share one), and the empty slot after them."""
         if self._small is not None:
             return _values(self._small.get(digest, _NONE)), -1
+        digest = _in_slots(digest)
         found: list[int] = []
         mask = self._slots - 1
         slot = digest & mask
@@ -71,7 +73,7 @@ class SlotTable:
             if self._used > self.SMALL_ENTRIES:
                 self._leave_small()
             return
-        self._put(digest, value, empty_slot)
+        self._put(_in_slots(digest), value, empty_slot)
 
     def holds_none_of(self, digests: list[int], room: int) -> bool:
         """Whether the dict holds none of `digests`, with room for `room` more entries: insert_new() may
@@ -79,7 +81,7 @@ class SlotTable:
         small = self._small
         return small is not None and self._used + room <= self.SMALL_ENTRIES and small.keys().isdisjoint(digests)
 
-    def insert_new(self, digests: list[int], values: list[int]) -> None:
+    def insert_new(self, digests: list[int], values: range) -> None:
         """Add entries whose distinct digests holds_none_of() has just found absent, in one step."""
         assert self._small is not None
         self._small.update(zip(digests, values, strict=True))
@@ -93,10 +95,10 @@ class SlotTable:
         while self._slots < 3 * len(small):
             self._slots *= 2
         mask = self._slots - 1
-        for digest in sorted(small, key=lambda digest: digest & mask):
+        for digest in sorted(small, key=lambda digest: _in_slots(digest) & mask):
             for value in _values(small[digest]):
                 _, empty = self.lookup(digest)
-                self._put(digest, value, empty)
+                self._put(_in_slots(digest), value, empty)
 
     def _put(self, digest: int, value: int, empty_slot: int) -> None:
         number = empty_slot // _PAGE_SLOTS
@@ -157,6 +159,11 @@ class SlotTable:
         finally:
             if old_file is not None:
                 old_file.close()
+
+
+def _in_slots(digest: int) -> int:
+    """A digest as the slots keep it: 64 bits, never 0."""
+    return digest & 0xFFFF_FFFF_FFFF_FFFF or 1
 
 
 def _read_page(file: BinaryIO, number: int) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import random
+import re
 import tempfile
 import tracemalloc
 from collections import defaultdict
@@ -158,26 +159,28 @@ def test_the_slot_table_keeps_every_value_under_its_digest(
     [(SlotTable.SMALL_ENTRIES, UrlIndex.BUFFER_SIZE), (SlotTable.SMALL_ENTRIES, 100), (300, 100)],
 )
 def test_chunks_indexed_at_once_report_what_file_by_file_does(
-    monkeypatch: pytest.MonkeyPatch, small_entries: int, buffer_size: int
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, small_entries: int, buffer_size: int
 ) -> None:
     """check_all() against check(): the same errors, pointing at the same first files and lines, for
-    repeats within a chunk, across chunks, and of files indexed at once, in memory, on disk, and once
-    the table has left the dict (small_entries=300)."""
+    repeats within a chunk, across chunks, and of files indexed at once (whose positions are found
+    by reading the file again), in memory, on disk, and once the table has left the dict."""
     monkeypatch.setattr(SlotTable, "SMALL_ENTRIES", small_entries)
     monkeypatch.setattr(UrlIndex, "BUFFER_SIZE", buffer_size)
     rng = random.Random(7)
+    urls = [f"https://example.org/{rng.randrange(n + 1) if rng.random() < 0.01 else n}" for n in range(2_000)]
+    for n, url in enumerate(urls):
+        padding = "".join(f"k{line}: v\n" for line in range(n % 5))
+        (tmp_path / f"{n:07d}.md").write_text(f'---\n{padding}webUrl: "{url}"\n---\n', encoding="utf-8")
 
     def results() -> list[FileResult]:
         made = []
-        for n in range(2_000):
-            position = Position(n % 5 + 1, 3) if n % 3 else None
-            url = f"https://example.org/{rng.randrange(n + 1) if rng.random() < 0.01 else n}" if n % 4 else None
-            made.append(_result(n, url, position) if url is not None else FileResult(f"corpus/{n:07d}.md"))
+        for n, url in enumerate(urls):
+            file = str(tmp_path / f"{n:07d}.md")
+            position = Position(n % 5 + 2, 9) if n % 3 else None  # where the file has it, or not known
+            made.append(FileResult(file, url=url, url_position=position) if n % 4 else FileResult(file))
         return made
 
-    each, at_once = results(), None
-    rng.seed(7)
-    at_once = results()
+    each, at_once = results(), results()
     one = UrlIndex(Limits())
     for result in each:
         one.check(result)
@@ -192,6 +195,7 @@ def test_chunks_indexed_at_once_report_what_file_by_file_does(
     assert bulk > 0  # some chunks were indexed at once, and later repeats found their files
     assert [(r.file, r.errors) for r in at_once] == [(r.file, r.errors) for r in each]
     assert _unique_errors(each)  # the repeats were there to find
+    assert all(re.search(r"\.md:\d+$", message) for _, message in _unique_errors(at_once))  # each with its line
     one.close()
     other.close()
 
