@@ -459,25 +459,33 @@ class FileCache:
         holds, so that a warm run costs a stat and a comparison of bytes a
         file: through whole entries it took twice as long.
         """
-        rows = self._stamped(keys, keep_records)
         hits: list[FileResult | None] = []
+        for name, row in zip(names, self.hit_rows(names, keys, keep_records), strict=True):
+            if row is None:
+                hits.append(None)
+                continue
+            record = None
+            if keep_records and texts is not None and (text := json_text(row[5])) is not None:
+                texts[name] = text
+            elif keep_records:
+                record = unpack_record(row[5])
+            position = Position(row[3], row[4]) if row[3] is not None else None
+            hits.append(FileResult(name, record=record, url=row[2], url_position=position))
+        return hits
+
+    def hit_rows(self, names: list[str], keys: list[str], keep_records: bool) -> list[tuple[Any, ...] | None]:
+        """hits() as the rows (key, stamp, url, url_line, url_column, record or None) of the files the
+        cache stands in for, None for the others."""
+        rows = self._stamped(keys, keep_records)
+        found: list[tuple[Any, ...] | None] = []
         stat, pack = os.stat, _STAMP.pack
         for name, key in zip(names, keys, strict=True):
             row = rows.get(key)
             try:
-                if row is not None and row[1] == pack(*_stat_fields(stat(name))):
-                    record = None
-                    if keep_records and texts is not None and (text := json_text(row[5])) is not None:
-                        texts[name] = text
-                    elif keep_records:
-                        record = unpack_record(row[5])
-                    position = Position(row[3], row[4]) if row[3] is not None else None
-                    hits.append(FileResult(name, record=record, url=row[2], url_position=position))
-                    continue
+                found.append(row if row is not None and row[1] == pack(*_stat_fields(stat(name))) else None)
             except (OSError, struct.error):
-                pass  # gone, or a stat no stamp holds: looked at the long way
-            hits.append(None)
-        return hits
+                found.append(None)  # gone, or a stat no stamp holds: looked at the long way
+        return found
 
     def _stamped(self, keys: list[str], keep_records: bool) -> dict[str, tuple[Any, ...]]:
         """key -> (key, stamp, url, url_line, url_column, record) of those of `keys` whose entries have a stamp

@@ -23,7 +23,7 @@ import time
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 
 import orjson
 
@@ -101,6 +101,11 @@ class Summary:
     notices: list[str] = field(default_factory=list)  # what went wrong and cost no verdict (CheckRun.warnings)
     started: float = field(default_factory=time.monotonic)
 
+    def add_clean(self, files: int) -> None:
+        """add() of files valid with nothing to report."""
+        self.checked += files
+        self.valid += files
+
     def add_all(self, results: Sequence[FileResult]) -> None:
         """add() each: the files with findings one by one, the others at once."""
         flagged = [result for result in results if result.errors or result.warnings]
@@ -144,13 +149,37 @@ class OtherFiles(Protocol):
 
 
 @dataclass(slots=True)
+class PlainFiles:
+    """A chunk of files all valid with nothing to report, and no record to hand on (a run with a warm
+    cache): their names, webUrls and the webUrls' positions, as columns.
+
+    A worker sends these in place of a result each, and the main process
+    counts and indexes them as they are (CheckRun.chunks(plain=True)): a
+    result per file, made, sent and taken apart, was most of the cost of a
+    warm `validate`.
+    """
+
+    files: list[str]
+    urls: list[str | None]
+    lines: list[int | None]
+    columns: list[int | None]
+
+    def results(self) -> list[FileResult]:
+        return [
+            FileResult(file, url=url, url_position=None if line is None or column is None else Position(line, column))
+            for file, url, line, column in zip(self.files, self.urls, self.lines, self.columns, strict=True)
+        ]
+
+
+@dataclass(slots=True)
 class CheckedChunk:
     """The results of consecutive documents, and what `CheckOptions.encode` made of their records.
 
     `rows` are the results whose records `encoded` holds, in its order: those
     the worker found valid. A row can turn invalid afterwards, in the main
     process, when its webUrl was seen before; its record is then still in
-    `encoded`, and the writer must leave it out.
+    `encoded`, and the writer must leave it out. With `plain`, `results` is
+    empty until `unplain()`: see PlainFiles.
     """
 
     results: list[FileResult]
@@ -159,6 +188,16 @@ class CheckedChunk:
     cache_problem: str | None = None  # the cache failed in the worker (a warning; the results are whole)
     cache_corrupt: bool = False  # and its database is damaged: the main process removes it at the end
     cache_entries: list[Entry] = field(default_factory=list)  # what the worker learnt, for the main process to store
+    plain: PlainFiles | None = None
+
+    def unplain(self) -> CheckedChunk:
+        """The chunk with a result for each of its plain files."""
+        if self.plain is not None:
+            self.results, self.plain = self.plain.results(), None
+        return self
+
+    def __len__(self) -> int:
+        return len(self.plain.files) if self.plain is not None else len(self.results)
 
     def renamed(self, names: dict[str, str]) -> CheckedChunk:
         """The same results, each file named as `names` says (a cluster reads absolute paths, and the
@@ -197,11 +236,13 @@ class CheckRun(Iterator[FileResult]):
 
     def __next__(self) -> FileResult:
         while (result := next(self._current, None)) is None:
-            self._current = iter(next(self._chunks).results)  # StopIteration at the end ends this too
+            self._current = iter(next(self._chunks).unplain().results)  # StopIteration at the end ends this too
         return result
 
-    def chunks(self) -> Iterator[CheckedChunk]:
-        return self._chunks
+    def chunks(self, *, plain: bool = False) -> Iterator[CheckedChunk]:
+        """The chunks; with `plain`, a chunk may come as PlainFiles (`plain`) with no `results`, for a
+        consumer that needs no result for a file with nothing to report."""
+        return self._chunks if plain else map(CheckedChunk.unplain, self._chunks)
 
     def close(self) -> None:
         """Stop the workers; results not yet taken are dropped."""
@@ -234,7 +275,12 @@ class CheckRun(Iterator[FileResult]):
                     for problem in (chunk.cache_problem, writer.problem):
                         if problem is not None and problem not in self.warnings:
                             self.warnings.append(problem)
-                checked += len(chunk.results)
+                checked += len(chunk)
+                if chunk.plain is not None:
+                    if urls is None or (self._corpus is None and urls.check_block(chunk.plain.files, chunk.plain.urls)):
+                        yield chunk  # nothing to report: no error to count
+                        continue
+                    chunk.unplain()  # a repeat, or a corpus to look the webUrls up in: a result each, as below
                 indexed = urls is not None and self._corpus is None and urls.check_all(chunk.results)
                 for index, result in enumerate(chunk.results):
                     if urls is not None and not indexed:
@@ -500,12 +546,17 @@ def check_chunk(sources: list[Source]) -> CheckedChunk:
     # The JSON texts of the records of the cache's hits, by file name, for an encoder that starts from them.
     texts: dict[str, bytes] | None = {} if encoder is not None and encoder.from_json is not None else None
     # The records are kept until the chunk is encoded, and the cache's hits make theirs all at once.
+    plain = _plain_hits(sources, cache) if cache is not None and encoder is None and not options.keep_records else None
     with _cyclic_gc_paused() if encoder is not None else contextlib.nullcontext():
-        if cache is None:
+        if plain is not None:
+            chunk = CheckedChunk([], plain=plain)
+        elif cache is None:
             results: Iterable[FileResult] = map(check_source, _fetched(sources, options.limits))
         else:
             results = _with_cache_hits(sources, cache, options, texts)
-        if encoder is None:
+        if plain is not None:
+            pass
+        elif encoder is None:
             chunk = CheckedChunk(list(results))
         elif texts is not None:  # an encoder of whole chunks: the records need not be encoded one by one
             chunk = _encoded_from_texts(list(results), encoder, texts)
@@ -629,16 +680,33 @@ def _cache_hits(
     The common case of a warm run, with a few Python steps a file: through
     _checked, the same answer took twice the time, most of a warm run's.
     """
+    keyed = _keyed(sources, cache.settings)
+    return cache.hits(*keyed, keep_records, texts) if keyed is not None else []
+
+
+def _plain_hits(sources: list[Source], cache: FileCache) -> PlainFiles | None:
+    """A chunk of files the cache stands in for every one of, as PlainFiles; else None."""
+    keyed = _keyed(sources, cache.settings)
+    if keyed is None:
+        return None
+    found = cache.hit_rows(*keyed, keep_records=False)
+    if None in found:
+        return None
+    rows = cast(list[tuple[Any, ...]], found)  # none is None: checked just above
+    url, line, column = (list(map(operator.itemgetter(at), rows)) for at in (2, 3, 4))
+    return PlainFiles(keyed[0], url, line, column)
+
+
+def _keyed(sources: list[Source], settings: CacheSettings) -> tuple[list[str], list[str]] | None:
+    """A chunk of plain local paths, and their keys in the cache; None for a chunk of any other kind."""
     if not all(type(s) is str for s in sources):
-        return []
+        return None
     names: list[str] = sources  # type: ignore[assignment]  # every one a str, checked just above
     if any(map(is_uri, names)):
-        return []
-    here, settings = os.getcwd(), cache.settings
+        return None
+    here = os.getcwd()
     keys = [_key(name, here, settings) for name in names]
-    if not all(map(_storable, keys)):
-        return []
-    return cache.hits(names, keys, keep_records, texts)
+    return (names, keys) if all(map(_storable, keys)) else None
 
 
 def _checked(
@@ -987,23 +1055,27 @@ class UrlIndex:
         Their entries are kept as one block: per file, the Python that check()
         runs was most of the main process's time in a run with a warm cache.
         """
-        urls = list(map(_URL, results))
-        named = [result for result in results if result.url is not None] if None in urls else results
-        urls = list(map(_URL, named)) if named is not results else urls
+        return self.check_block(list(map(_FILE, results)), list(map(_URL, results)))
+
+    def check_block(self, files: list[str], urls: list[str | None]) -> bool:
+        """check_all() of the files with these webUrls (None: a file with none)."""
+        if None in urls:
+            files = [file for file, url in zip(files, urls, strict=True) if url is not None]
+            urls = [url for url in urls if url is not None]
         digests = list(map(self._digest, urls))
-        if len(named) > self._BLOCK_ITEMS or len(set(digests)) < len(digests):
+        if len(files) > self._BLOCK_ITEMS or len(set(digests)) < len(digests):
             return False
         if not self._table.holds_none_of(digests, len(digests)):
             return False
         # A block keeps no positions: a repeat of one of its URLs finds its first file's by reading it
         # again (_locate), as for any file whose check gave none. Every step here runs in C.
-        block = marshal.dumps((list(map(_FILE, named)), urls))
+        block = marshal.dumps((files, urls))
         try:
             offset = self._append(self._LENGTH.pack(len(block)) + block)
         except OSError as error:
             raise self._space_error(error) from error
         first = self._IN_BLOCK | offset << 16
-        self._table.insert_new(digests, range(first, first + len(named)))
+        self._table.insert_new(digests, range(first, first + len(files)))
         return True
 
     # Python's own string hash: keyed afresh in each process (so that no corpus can be made to

@@ -573,7 +573,10 @@ def validate(
             _failures_reported(display, (InputError, SchemaError), cannot_write=f"cannot write {output_file}"),
             contextlib.closing(check_paths(paths, check)) as run,
         ):
-            for chunk in run.chunks():
+            for chunk in run.chunks(plain=display.skips_clean_files):
+                if chunk.plain is not None:
+                    summary.add_clean(len(chunk))  # and nothing to show
+                    continue
                 summary.add_all(chunk.results)
                 display.show_all(chunk.results)
             summary.stopped = run.stopped

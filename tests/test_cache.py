@@ -312,6 +312,36 @@ def test_a_files_key_is_that_of_its_normalised_absolute_path(parts: list[str], a
     assert converters.check._key(path, here, settings) == long_way
 
 
+@pytest.mark.parametrize("report", ["text", "json", "junit", "sarif"])
+def test_a_warm_run_of_many_chunks_reports_repeats_as_a_cold_one(tmp_path: Path, report: str) -> None:
+    """Chunks whose files the cache stands in for all come back as columns (PlainFiles), not results:
+    a webUrl repeated across them, or within one, is still reported, at the same lines."""
+    corpus = tmp_path / "corpus"
+    many_articles(corpus, 700)
+    for repeat, first in (("001/000690.md", "000/000010.md"), ("001/000520.md", "001/000510.md")):
+        url = _url_of(corpus / first)
+        text = (corpus / repeat).read_text(encoding="utf-8")
+        (corpus / repeat).write_text(text.replace(_url_of(corpus / repeat), url), encoding="utf-8")
+    common = [str(corpus), "-f", report, "--jobs", "2", "--cache-dir", str(tmp_path / "cache")]
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code, stdout, stderr = _run("validate", *args)
+        return code, re.sub(r'time="[0-9.]+"', 'time="_"', stdout), stderr  # JUnit's timings
+
+    cold = run(*common[:-2], "--no-cache")
+    run(*common)
+    _settle()
+    assert run(*common) == cold
+    assert cold[0] == 1
+    assert cold[1].count("000010.md:") + cold[2].count("000010.md:") >= 1
+
+
+def _url_of(path: Path) -> str:
+    found = re.search(r'webUrl: "([^"]+)"', path.read_text(encoding="utf-8"))
+    assert found is not None
+    return found.group(1)
+
+
 # -- the racy rule -------------------------------------------------------------
 
 

@@ -87,10 +87,15 @@ class Display:
         self.reporter.file_checked(result)
         self.meter.advance(result.file)
 
+    @property
+    def skips_clean_files(self) -> bool:
+        """Whether neither the report nor the progress line needs the files with nothing to report."""
+        return self.reporter.ignores_clean_files and not self.meter.enabled
+
     def show_all(self, results: Sequence[FileResult]) -> None:
         """show() each of a chunk's results; those with nothing to report only when the report or the
         progress line needs them. (Calling show() on each cost a warm cache's run a tenth of its time.)"""
-        if self.reporter.ignores_clean_files and not self.meter.enabled:
+        if self.skips_clean_files:
             results = [result for result in results if result.errors or result.warnings]
         for result in results:
             self.show(result)
