@@ -449,18 +449,18 @@ class FileCache:
         return {row[0]: Entry._make(row) for row in rows}
 
     def hits(
-        self, names: list[str], keys: list[str], keep_records: bool, texts: dict[str, bytes] | None = None
+        self,
+        names: list[str],
+        rows: list[tuple[Any, ...] | None],
+        keep_records: bool,
+        texts: dict[str, bytes] | None = None,
     ) -> list[FileResult | None]:
-        """The result of each file (named as the run names it; `keys`: as CacheSettings says) that the
-        cache can stand in for, as it is now, else None. With `texts`, a record kept as orjson's JSON
-        is not parsed: its text goes there, under the file's name, and its result carries no record.
-
-        What Entry.trusted and Entry.stands_in decide for an entry, its stamp
-        holds, so that a warm run costs a stat and a comparison of bytes a
-        file: through whole entries it took twice as long.
+        """The result of each file that the cache can stand in for, from its row (hit_rows), else None.
+        With `texts`, a record kept as orjson's JSON is not parsed: its text goes there, under the
+        file's name, and its result carries no record.
         """
         hits: list[FileResult | None] = []
-        for name, row in zip(names, self.hit_rows(names, keys, keep_records), strict=True):
+        for name, row in zip(names, rows, strict=True):
             if row is None:
                 hits.append(None)
                 continue
@@ -474,8 +474,13 @@ class FileCache:
         return hits
 
     def hit_rows(self, names: list[str], keys: list[str], keep_records: bool) -> list[tuple[Any, ...] | None]:
-        """hits() as the rows (key, stamp, url, url_line, url_column, record or None) of the files the
-        cache stands in for, None for the others."""
+        """The row (key, stamp, url, url_line, url_column, record or None) of each file (named as the run
+        names it; `keys`: as CacheSettings says) that the cache can stand in for, as it is now, else None.
+
+        What Entry.trusted and Entry.stands_in decide for an entry, its stamp
+        holds, so that a warm run costs a stat and a comparison of bytes a
+        file: through whole entries it took twice as long.
+        """
         rows = self._stamped(keys, keep_records)
         found: list[tuple[Any, ...] | None] = []
         stat, pack = os.stat, _STAMP.pack

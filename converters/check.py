@@ -542,29 +542,34 @@ def check_chunk(sources: list[Source]) -> CheckedChunk:
     assert _checker is not None, "init_checker() first"
     options = _checker[1]
     cache = _process_cache(options.cache)
+    # The cache's rows of the chunk's unchanged files, looked up once (None: a chunk it cannot take so).
+    hit_rows = _hit_rows(sources, cache, options.keep_records) if cache is not None else None
+    unparsed = options.encode is None and not options.keep_records
+    plain = _plain_files(hit_rows) if hit_rows is not None and unparsed else None
+    chunk = CheckedChunk([], plain=plain) if plain is not None else _checked_chunk(sources, options, cache, hit_rows)
+    if cache is not None:
+        chunk.cache_entries, chunk.cache_problem, chunk.cache_corrupt = cache.take(), cache.problem, cache.corrupt
+    return chunk
+
+
+def _checked_chunk(
+    sources: list[Source], options: CheckOptions, cache: FileCache | None, hit_rows: HitRows | None
+) -> CheckedChunk:
+    """check_chunk()'s result for a chunk that does not come back as PlainFiles."""
     encoder = options.encode
     # The JSON texts of the records of the cache's hits, by file name, for an encoder that starts from them.
     texts: dict[str, bytes] | None = {} if encoder is not None and encoder.from_json is not None else None
     # The records are kept until the chunk is encoded, and the cache's hits make theirs all at once.
-    plain = _plain_hits(sources, cache) if cache is not None and encoder is None and not options.keep_records else None
     with _cyclic_gc_paused() if encoder is not None else contextlib.nullcontext():
-        if plain is not None:
-            chunk = CheckedChunk([], plain=plain)
-        elif cache is None:
+        if cache is None:
             results: Iterable[FileResult] = map(check_source, _fetched(sources, options.limits))
         else:
-            results = _with_cache_hits(sources, cache, options, texts)
-        if plain is not None:
-            pass
-        elif encoder is None:
-            chunk = CheckedChunk(list(results))
-        elif texts is not None:  # an encoder of whole chunks: the records need not be encoded one by one
-            chunk = _encoded_from_texts(list(results), encoder, texts)
-        else:
-            chunk = _encoded(results, encoder)
-    if cache is not None:
-        chunk.cache_entries, chunk.cache_problem, chunk.cache_corrupt = cache.take(), cache.problem, cache.corrupt
-    return chunk
+            results = _with_cache_hits(sources, cache, options, texts, hit_rows)
+        if encoder is None:
+            return CheckedChunk(list(results))
+        if texts is not None:  # an encoder of whole chunks: the records need not be encoded one by one
+            return _encoded_from_texts(list(results), encoder, texts)
+        return _encoded(results, encoder)
 
 
 def finish_task(chunks: list[CheckedChunk], number: int) -> list[CheckedChunk]:
@@ -655,12 +660,16 @@ def _encoded_from_texts(results: list[FileResult], encoder: Encoder, texts: dict
 
 
 def _with_cache_hits(
-    sources: list[Source], cache: FileCache, options: CheckOptions, texts: dict[str, bytes] | None
+    sources: list[Source],
+    cache: FileCache,
+    options: CheckOptions,
+    texts: dict[str, bytes] | None,
+    hit_rows: HitRows | None,
 ) -> Iterator[FileResult]:
-    """The sources' results through the cache: those of unchanged files at once (_cache_hits), the others
+    """The sources' results through the cache: those of unchanged files (`hit_rows`) at once, the others
     by _checked, which handles every kind of source and every case the cache knows. `texts`: see
     FileCache.hits."""
-    hits = _cache_hits(sources, cache, options.keep_records, texts)
+    hits = cache.hits(*hit_rows, options.keep_records, texts) if hit_rows is not None else []
     if hits and None not in hits:
         return iter(hits)  # type: ignore[arg-type]  # none is None: checked just above
     rest = [source for source, hit in zip(sources, hits, strict=True) if hit is None] if hits else sources
@@ -671,42 +680,36 @@ def _with_cache_hits(
     return (hit if hit is not None else next(checked) for hit in hits) if hits else checked
 
 
-def _cache_hits(
-    sources: list[Source], cache: FileCache, keep_records: bool, texts: dict[str, bytes] | None
-) -> list[FileResult | None]:
-    """For a chunk of plain local paths, the results of the files that the cache stands in for (unchanged
-    since a run found them valid), None for the others; [] for a chunk of any other kind.
+HitRows = tuple[list[str], list[tuple[Any, ...] | None]]  # a chunk's names, and the cache's row of each
+
+
+def _hit_rows(sources: list[Source], cache: FileCache, keep_records: bool) -> HitRows | None:
+    """For a chunk of plain local paths, the cache's row of each file it stands in for (unchanged since a
+    run found it valid), None for the others; None for a chunk of any other kind.
 
     The common case of a warm run, with a few Python steps a file: through
     _checked, the same answer took twice the time, most of a warm run's.
     """
-    keyed = _keyed(sources, cache.settings)
-    return cache.hits(*keyed, keep_records, texts) if keyed is not None else []
-
-
-def _plain_hits(sources: list[Source], cache: FileCache) -> PlainFiles | None:
-    """A chunk of files the cache stands in for every one of, as PlainFiles; else None."""
-    keyed = _keyed(sources, cache.settings)
-    if keyed is None:
-        return None
-    found = cache.hit_rows(*keyed, keep_records=False)
-    if None in found:
-        return None
-    rows = cast(list[tuple[Any, ...]], found)  # none is None: checked just above
-    url, line, column = (list(map(operator.itemgetter(at), rows)) for at in (2, 3, 4))
-    return PlainFiles(keyed[0], url, line, column)
-
-
-def _keyed(sources: list[Source], settings: CacheSettings) -> tuple[list[str], list[str]] | None:
-    """A chunk of plain local paths, and their keys in the cache; None for a chunk of any other kind."""
     if not all(type(s) is str for s in sources):
         return None
     names: list[str] = sources  # type: ignore[assignment]  # every one a str, checked just above
     if any(map(is_uri, names)):
         return None
-    here = os.getcwd()
+    here, settings = os.getcwd(), cache.settings
     keys = [_key(name, here, settings) for name in names]
-    return (names, keys) if all(map(_storable, keys)) else None
+    if not all(map(_storable, keys)):
+        return None
+    return names, cache.hit_rows(names, keys, keep_records)
+
+
+def _plain_files(hit_rows: HitRows) -> PlainFiles | None:
+    """A chunk whose every file the cache stands in for, as PlainFiles; else None."""
+    names, found = hit_rows
+    if None in found:
+        return None
+    rows = cast(list[tuple[Any, ...]], found)  # none is None: checked just above
+    url, line, column = (list(map(operator.itemgetter(at), rows)) for at in (2, 3, 4))
+    return PlainFiles(names, url, line, column)
 
 
 def _checked(
