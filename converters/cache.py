@@ -181,7 +181,7 @@ class Entry(NamedTuple):
     def stamp(self) -> bytes | None:
         """The stat tuple (packed) of a file this entry can stand in for a check of, if it can stand in
         for one at all: a reusable verdict, safely older than the run that stored it (see trusted()).
-        FileCache.hits() needs no more than this to reuse a verdict."""
+        FileCache.hit_rows() needs no more than this to reuse a verdict."""
         if self.reusable != 1 or max(self.mtime_ns, self.ctime_ns) + RACY_MARGIN_NS >= self.checked_ns:
             return None
         return _STAMP.pack(self.size, self.mtime_ns, self.inode & _INODE_BITS, self.ctime_ns, self.mode)
@@ -423,7 +423,9 @@ class FileCache:
         self.problem: str | None = None
         self.corrupt = False  # the database itself is damaged: the run that sees it removes it
         self._pending: list[Entry] = []
+        self._dropped: list[str] = []  # keys of files found invalid: an entry of theirs is stale
         self._unstored: list[Entry] = []  # for store_soon()
+        self._undropped: list[str] = []
         self._connection: sqlite3.Connection | None = None
         try:
             self._connection = connect(settings.database)
@@ -519,36 +521,48 @@ class FileCache:
         """An entry for the main process to store (take() hands them over)."""
         self._pending.append(entry)
 
-    def take(self) -> list[Entry]:
-        pending, self._pending = self._pending, []
-        return pending
+    def drop(self, key: str) -> None:
+        """Forget a file found invalid (or unreadable) now, for the main process to do (take()): an entry
+        from when it was valid would still give its webUrl to --corpus."""
+        self._dropped.append(key)
 
-    def store_soon(self, entries: Sequence[Entry]) -> None:
-        """Store entries, STORE_BATCH at a time, and the rest at flush() or close(): a transaction per chunk
-        cost a warm run after a few changes (a handful of entries in every chunk) a tenth of its time."""
+    def take(self) -> tuple[list[Entry], list[str]]:
+        """The entries to store, and the keys to forget, since the last take()."""
+        taken = self._pending, self._dropped
+        self._pending, self._dropped = [], []
+        return taken
+
+    def store_soon(self, entries: Sequence[Entry], dropped: Sequence[str] = ()) -> None:
+        """Store entries and forget keys, STORE_BATCH at a time, the rest at flush() or close(): a transaction
+        per chunk cost a warm run after a few changes (a handful of entries in every chunk) a tenth of its time."""
         self._unstored.extend(entries)
-        if len(self._unstored) >= STORE_BATCH:
+        self._undropped.extend(dropped)
+        if len(self._unstored) + len(self._undropped) >= STORE_BATCH:
             self.flush()
 
     def flush(self) -> None:
-        unstored, self._unstored = self._unstored, []
-        self.store(unstored)
+        unstored, undropped = self._unstored, self._undropped
+        self._unstored, self._undropped = [], []
+        self.store(unstored, undropped)
 
-    def store(self, pending: Sequence[Entry]) -> None:
-        """Store entries, in one transaction."""
-        if self._connection is None or not pending:
+    def store(self, pending: Sequence[Entry], dropped: Sequence[str] = ()) -> None:
+        """Forget the `dropped` keys and store entries, in one transaction."""
+        if self._connection is None or not (pending or dropped):
             return
         files = [(*entry[:12], entry.stamp) for entry in pending]
         records = [(e.path, e.digest, e.record) for e in pending if e.record is not None]
+        gone = [(key,) for key in dropped]
         try:
             with _transaction(self._connection):
+                self._connection.executemany("DELETE FROM files WHERE path = ?", gone)
+                self._connection.executemany("DELETE FROM records WHERE path = ?", gone)
                 self._connection.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", files)
                 self._connection.executemany("INSERT OR REPLACE INTO records VALUES (?,?,?)", records)
         except (sqlite3.Error, OverflowError, UnicodeEncodeError) as error:
             self._fail(error)
 
     def close(self) -> None:
-        if self._unstored:
+        if self._unstored or self._undropped:
             self.flush()
         if self._connection is not None:
             self._connection.close()

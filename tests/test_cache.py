@@ -9,6 +9,7 @@ and not only the hash path.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -483,7 +484,7 @@ def test_the_libraries_versions_are_those_importlib_metadata_finds(
     assert converters.cache.run_key({}, Limits()) != key
 
 
-def test_a_cache_that_cannot_be_written_is_read_and_a_warning(open_tmp: Path) -> None:
+def test_a_cache_that_cannot_be_written_is_a_warning_and_the_run_goes_on(open_tmp: Path) -> None:
     corpus = _corpus(open_tmp / "corpus")
     cache = open_tmp / "cache"
     _run("validate", str(corpus), "--cache-dir", str(cache))
@@ -653,6 +654,20 @@ def test_the_corpus_is_read_again_where_it_changed(hooked: Path) -> None:
     assert "is also used by articles/005.md" in stdout
 
 
+def test_a_corpus_file_turned_invalid_lends_no_weburl(hooked: Path) -> None:
+    """A cached file that is invalid now loses its entry, which would still give --corpus its webUrl:
+    the answer is the one a run without the cache gives."""
+    other = hooked.parent / "004.md"
+    text = other.read_text(encoding="utf-8")
+    other.write_text(re.sub(r"(?m)^publishedDateTime:.*\n", "", text, count=1), encoding="utf-8")
+    assert _run("validate", "articles/004.md", "--cache-dir", "cache")[0] == 1  # invalid now
+    arguments = ["validate", "articles/new.md", "--corpus", "articles"]
+    assert _run(*arguments, "--no-cache")[0] == 0
+    assert _run(*arguments, "--cache-dir", "cache")[0] == 0
+    with contextlib.closing(sqlite3.connect(next((hooked.parent.parent / "cache").rglob("*.sqlite")))) as db:
+        assert db.execute("SELECT count(*) FROM files WHERE path LIKE '%004.md'").fetchone()[0] == 0
+
+
 def test_a_full_run_with_corpus_is_a_full_run(hooked: Path) -> None:
     assert _run("validate", "articles", "--corpus", "articles", "--cache-dir", "cache") == _run(
         "validate", "articles", "--no-cache"
@@ -714,7 +729,7 @@ def test_corpus_looks_only_at_what_a_walk_of_it_finds(hooked: Path) -> None:
 
 def test_a_corpus_file_changed_since_is_located_where_it_is_now(hooked: Path) -> None:
     other = hooked.parent / "004.md"
-    moved_down = other.read_text(encoding="utf-8").replace("---\n", "---\nnote: 017\nx: 1\n", 1)  # not cached again
+    moved_down = other.read_text(encoding="utf-8").replace("---\n", "---\n# note 017\n# x\n", 1)  # still valid
     other.write_text(moved_down, encoding="utf-8")
     code, stdout, _ = _run("validate", "articles/new.md", "--corpus", "articles", "--cache-dir", "cache")
     full = _run("validate", "articles", "--no-cache")[1]
