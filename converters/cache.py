@@ -10,7 +10,7 @@ One SQLite database per run key (the versions, the schema, the limits: see
 run_key); any change to them starts afresh in a new database, and the old
 one is removed once unused for UNUSED_DAYS. The worker processes read the
 database; what they learn comes back with their results, and the main
-process writes it, a transaction per chunk. One writer per run: with each
+process writes it, STORE_BATCH entries a transaction. One writer per run: with each
 worker writing its own, their transactions waited on each other (SQLite's
 busy handler sleeps), which cost a cold run a tenth of its time. Two runs
 at once share the database through SQLite's locks. Whatever goes wrong with the
@@ -471,7 +471,7 @@ class FileCache:
                 texts[name] = text
             elif keep_records:
                 record = unpack_record(row[5])
-            position = Position(row[3], row[4]) if row[3] is not None else None
+            position = Position(row[3], row[4]) if row[3] is not None and row[4] is not None else None
             hits.append(FileResult(name, record=record, url=row[2], url_position=position))
         return hits
 

@@ -203,7 +203,7 @@ class CheckedChunk:
     def renamed(self, names: dict[str, str]) -> CheckedChunk:
         """The same results, each file named as `names` says (a cluster reads absolute paths, and the
         driver names them as it was given them). `rows` are some of `results`: renamed with them."""
-        for result in self.results:
+        for result in self.unplain().results:
             if result.file in names:
                 name = names[result.file]
                 result.file = name
@@ -278,7 +278,9 @@ class CheckRun(Iterator[FileResult]):
                             self.warnings.append(problem)
                 checked += len(chunk)
                 if chunk.plain is not None:
-                    if urls is None or (self._corpus is None and urls.check_block(chunk.plain.files, chunk.plain.urls)):
+                    plain = chunk.plain
+                    positions = list(zip(plain.lines, plain.columns, strict=True))
+                    if urls is None or (self._corpus is None and urls.check_block(plain.files, plain.urls, positions)):
                         yield chunk  # nothing to report: no error to count
                         continue
                     chunk.unplain()  # a repeat, or a corpus to look the webUrls up in: a result each, as below
@@ -305,7 +307,9 @@ class CheckRun(Iterator[FileResult]):
             chunks.close()  # shuts the pool down now, not when the garbage collector gets to it
             _close_process_cache()  # this process's reader, if the chunks ran here: no connection outlives a run
             if writer is not None:
-                writer.close()
+                writer.close()  # stores what is left, on every way out (--max-errors too)
+                if writer.problem is not None and writer.problem not in self.warnings:
+                    self.warnings.append(writer.problem)
                 if (corrupt or writer.corrupt) and options.cache is not None:
                     remove_database(Path(options.cache.database))  # damaged: the next run starts afresh
             if urls is not None:
@@ -648,6 +652,7 @@ def _encoded_from_texts(results: list[FileResult], encoder: Encoder, texts: dict
     records encoded as _encoded does."""
     assert encoder.from_json is not None
     rows = [result for result in results if result.valid]
+    assert all(row.record is not None or row.file in texts for row in rows), "encode needs keep_records"
     encoded = None
     if 2 * len(texts) >= len(rows):
         jsons = [texts[row.file] if row.record is None else exact_json(row.record) for row in rows]
@@ -1002,6 +1007,7 @@ def _reader_finding(name: str, error: ReaderError) -> Finding:
 
 _URL = operator.attrgetter("url")
 _FILE = operator.attrgetter("file")
+_POSITION = operator.attrgetter("url_position")
 
 
 class IndexSpaceError(Exception):
@@ -1021,9 +1027,9 @@ class UrlIndex:
     32 to 64 bytes a file for the table, and about 30 bytes plus the URL
     and the path for the entry (a data file's records share one path).
 
-    A position is kept only when the file came with one, and not for the
-    files of a chunk indexed at once (check_all): a duplicate's files are
-    then read again to locate it. Duplicates are rare, and every valid file pays nothing.
+    A position is kept only when the file came with one: files that took the
+    fast path carry none, so a duplicate's files are read again to locate
+    it. Duplicates are rare, and every valid file pays nothing.
     """
 
     _ENTRY = struct.Struct("<QIii")  # the path's offset, the URL's length, line, column (-1: unknown)
@@ -1065,21 +1071,25 @@ class UrlIndex:
         Their entries are kept as one block: per file, the Python that check()
         runs was most of the main process's time in a run with a warm cache.
         """
-        return self.check_block(list(map(_FILE, results)), list(map(_URL, results)))
+        positions = [(None, None) if p is None else (p.line, p.column) for p in map(_POSITION, results)]
+        return self.check_block(list(map(_FILE, results)), list(map(_URL, results)), positions)
 
-    def check_block(self, files: list[str], urls: list[str | None]) -> bool:
-        """check_all() of the files with these webUrls (None: a file with none)."""
+    def check_block(
+        self, files: list[str], urls: list[str | None], positions: list[tuple[int | None, int | None]]
+    ) -> bool:
+        """check_all() of the files with these webUrls (None: a file with none) at these (line, column)."""
         if None in urls:
-            files = [file for file, url in zip(files, urls, strict=True) if url is not None]
-            urls = [url for url in urls if url is not None]
+            kept = [at for at, url in enumerate(urls) if url is not None]
+            files, urls = [files[at] for at in kept], [urls[at] for at in kept]
+            positions = [positions[at] for at in kept]
         digests = list(map(self._digest, urls))
         if len(files) > self._BLOCK_ITEMS or len(set(digests)) < len(digests):
             return False
         if not self._table.holds_none_of(digests, len(digests)):
             return False
-        # A block keeps no positions: a repeat of one of its URLs finds its first file's by reading it
-        # again (_locate), as for any file whose check gave none. Every step here runs in C.
-        block = marshal.dumps((files, urls))
+        # A record of a data file, or standard input, cannot be read again to locate its webUrl: the
+        # positions are kept too. marshal takes plain tuples, and every step here runs in C.
+        block = marshal.dumps((files, urls, positions))
         try:
             offset = self._append(self._LENGTH.pack(len(block)) + block)
         except OSError as error:
@@ -1147,9 +1157,11 @@ class UrlIndex:
         """Item `value & 0xFFFF` of the block check_all() wrote at `value >> 16`."""
         start = value >> 16
         (size,) = self._LENGTH.unpack(self._read(start, self._LENGTH.size))
-        files, urls = marshal.loads(self._read(start + self._LENGTH.size, size))
+        files, urls, positions = marshal.loads(self._read(start + self._LENGTH.size, size))
         item = value & 0xFFFF
-        return urls[item].encode("utf-8", "surrogatepass"), files[item], None
+        line, column = positions[item]
+        position = Position(line, column) if line is not None and column is not None else None
+        return urls[item].encode("utf-8", "surrogatepass"), files[item], position
 
     def _read(self, offset: int, size: int) -> bytes:
         # An entry is appended whole, so it is either all in the file or all in the buffer.

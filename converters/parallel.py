@@ -27,9 +27,11 @@ SERIAL_THRESHOLD = 256
 CHUNK_SIZE = 256
 # Enough that the workers keep going while the main process is busy for a while: writing a
 # Parquet row group of 10,000 rows takes it about 0.1 s, in which two workers with a warm cache
-# get through about 7,000 files. With 4 chunks each, they waited for it, and a warm export took 12%
-# longer. An export's chunk in flight is about 0.7 MB at most: 16 a worker stay small.
-CHUNKS_IN_FLIGHT_PER_WORKER = 16
+# get through about 7,000 files. With 4 chunks each and nothing more, they waited for it, and a
+# warm export took 12% longer. The extra chunks are shared, not per worker: an export's chunk in
+# flight is about 0.7 MB, and with many workers the main process is the bottleneck anyway.
+CHUNKS_IN_FLIGHT_PER_WORKER = 4
+CHUNKS_IN_FLIGHT_EXTRA = 24
 # 1 MiB: Linux's default ceiling for an unprivileged process (/proc/sys/fs/pipe-max-size).
 RESULT_PIPE_SIZE = 1 << 20
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
@@ -55,8 +57,8 @@ def ordered_chunks(
 ) -> Generator[Result, None, None]:
     """`func` over the items in chunks of `chunk_size`, across `jobs` processes; results in input order.
 
-    At most CHUNKS_IN_FLIGHT_PER_WORKER chunks per worker are in flight, so a
-    million inputs never sit in memory at once. `initializer(*initargs)` sets up
+    At most CHUNKS_IN_FLIGHT_PER_WORKER chunks per worker, and CHUNKS_IN_FLIGHT_EXTRA
+    more, are in flight, so a million inputs never sit in memory at once. `initializer(*initargs)` sets up
     each process (and this one, when the work is small enough to do here). The chunks are the same
     whatever `jobs` is, so a function that sums up a chunk gives the same
     results serially and in parallel. With `scheduler`, the address of a Dask
@@ -89,7 +91,7 @@ def ordered_chunks(
         try:
             for chunk in chunks:
                 pending.append(pool.submit(func, chunk))
-                if len(pending) >= jobs * CHUNKS_IN_FLIGHT_PER_WORKER:
+                if len(pending) >= jobs * CHUNKS_IN_FLIGHT_PER_WORKER + CHUNKS_IN_FLIGHT_EXTRA:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
@@ -110,11 +112,13 @@ def _collector_frozen() -> Iterator[None]:
     also keep sharing those pages with this process, where a collection
     would have written to them.
     """
+    frozen_before = gc.get_freeze_count()  # a program that calls the library may have frozen its own
     gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()
 
 
 def _widen_result_pipe(pool: ProcessPoolExecutor) -> None:

@@ -306,6 +306,20 @@ def test_an_empty_data_file_alone_is_a_usage_error(run_cli: RunCli, tmp_path: Pa
     assert not (tmp_path / "out.jsonl").exists()
 
 
+def test_a_webUrl_repeated_chunks_later_points_at_its_first_record(run_cli: RunCli, tmp_path: Path) -> None:
+    """A chunk of records is indexed at once: a repeat of one of its webUrls chunks later still names the
+    record's line, which a data file, unlike an article file, cannot give by being read again."""
+    line = exported_golden_corpus(tmp_path / "all.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    record = json.loads(line)
+    records = [{**record, "webUrl": f"https://n{n}.example.org/a"} for n in range(600)]
+    records.append({**record, "webUrl": "https://n6.example.org/a"})
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    result = run_cli("validate", str(data), "--no-cache")
+    assert result.exit_code == 1
+    assert f"{data}:601:1: /webUrl: webUrl https://n6.example.org/a is also used by {data}:7 [unique]" in result.stdout
+
+
 def test_a_webUrl_repeated_across_records_and_files_points_at_its_first_record(run_cli: RunCli, tmp_path: Path) -> None:
     lines = exported_golden_corpus(tmp_path / "all.jsonl").read_text(encoding="utf-8").splitlines()
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
