@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from converters import __version__
-from converters.findings import FileResult, Position
+from converters.findings import FileResult, Position, position_at
 from converters.limits import Limits
 
 FOLDER = ".articles_cache"
@@ -156,11 +156,7 @@ class Entry(NamedTuple):
 
     @property
     def url_position(self) -> Position | None:
-        return (
-            Position(self.url_line, self.url_column)
-            if self.url_line is not None and self.url_column is not None
-            else None
-        )
+        return position_at(self.url_line, self.url_column)
 
     def stands_in(self, keep_record: bool) -> bool:
         """Whether this entry can stand in for a check, if its file is unchanged: a reusable verdict,
@@ -170,7 +166,12 @@ class Entry(NamedTuple):
     def trusted(self, stat: Stat) -> bool:
         """The file is as it was when checked: the same stat tuple, and changed safely before that run.
         (Whether its verdict can be reused is `reusable`'s to say.)"""
-        return stat == self[1:6] and max(stat.mtime_ns, stat.ctime_ns) + RACY_MARGIN_NS < self.checked_ns
+        return stat == self[1:6] and self._settled
+
+    @property
+    def _settled(self) -> bool:
+        """The file was changed safely before the run that stored the entry (the racy rule)."""
+        return max(self.mtime_ns, self.ctime_ns) + RACY_MARGIN_NS < self.checked_ns
 
     def restated(self, stat: Stat, checked_ns: int) -> Entry:
         """The same file, with the same bytes, found with another stat tuple (a touch, a fresh checkout)."""
@@ -182,7 +183,7 @@ class Entry(NamedTuple):
         """The stat tuple (packed) of a file this entry can stand in for a check of, if it can stand in
         for one at all: a reusable verdict, safely older than the run that stored it (see trusted()).
         FileCache.hit_rows() needs no more than this to reuse a verdict."""
-        if self.reusable != 1 or max(self.mtime_ns, self.ctime_ns) + RACY_MARGIN_NS >= self.checked_ns:
+        if self.reusable != 1 or not self._settled:
             return None
         return _STAMP.pack(self.size, self.mtime_ns, self.inode & _INODE_BITS, self.ctime_ns, self.mode)
 
@@ -471,8 +472,7 @@ class FileCache:
                 texts[name] = text
             elif keep_records:
                 record = unpack_record(row[5])
-            position = Position(row[3], row[4]) if row[3] is not None and row[4] is not None else None
-            hits.append(FileResult(name, record=record, url=row[2], url_position=position))
+            hits.append(FileResult(name, record=record, url=row[2], url_position=position_at(row[3], row[4])))
         return hits
 
     def hit_rows(self, names: list[str], keys: list[str], keep_records: bool) -> list[tuple[Any, ...] | None]:

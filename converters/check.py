@@ -40,7 +40,7 @@ from converters.cache import (
 )
 from converters.discover import DEFAULT_PATTERNS, STDIN, InputError, find_article_files, is_uri
 from converters.fast_reader import fast_record
-from converters.findings import FileResult, Finding, Position, in_file_order, json_pointer
+from converters.findings import FileResult, Finding, Position, in_file_order, json_pointer, position_at
 from converters.inputs import Record, as_article, input_format, read_records
 from converters.layout import Field, LayoutError, article_layout
 from converters.limits import Limits
@@ -109,12 +109,9 @@ class Summary:
     def add_all(self, results: Sequence[FileResult]) -> None:
         """add() each: the files with findings one by one, the others at once."""
         flagged = [result for result in results if result.errors or result.warnings]
-        invalid = [result for result in flagged if result.errors]
-        self.checked += len(results)
-        self.valid += len(results) - len(invalid)
-        self.invalid += len(invalid)
-        self.errors += sum(len(result.errors) for result in invalid)
-        self.warnings += sum(len(result.warnings) for result in flagged)
+        self.add_clean(len(results) - len(flagged))
+        for result in flagged:
+            self.add(result)
 
     def add(self, result: FileResult) -> None:
         self.checked += 1
@@ -166,7 +163,7 @@ class PlainFiles:
 
     def results(self) -> list[FileResult]:
         return [
-            FileResult(file, url=url, url_position=None if line is None or column is None else Position(line, column))
+            FileResult(file, url=url, url_position=position_at(line, column))
             for file, url, line, column in zip(self.files, self.urls, self.lines, self.columns, strict=True)
         ]
 
@@ -1160,8 +1157,7 @@ class UrlIndex:
         files, urls, positions = marshal.loads(self._read(start + self._LENGTH.size, size))
         item = value & 0xFFFF
         line, column = positions[item]
-        position = Position(line, column) if line is not None and column is not None else None
-        return urls[item].encode("utf-8", "surrogatepass"), files[item], position
+        return urls[item].encode("utf-8", "surrogatepass"), files[item], position_at(line, column)
 
     def _read(self, offset: int, size: int) -> bytes:
         # An entry is appended whole, so it is either all in the file or all in the buffer.

@@ -15,6 +15,11 @@ class Position(NamedTuple):
     column: int
 
 
+def position_at(line: int | None, column: int | None) -> Position | None:
+    """The position, when both its line and its column are known (as stored, with None for unknown)."""
+    return Position(line, column) if line is not None and column is not None else None
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One error or warning, located in a file.
