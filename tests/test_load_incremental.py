@@ -454,6 +454,28 @@ def test_rejects_are_published_only_with_the_load(run_cli: RunCli, target: Targe
     assert not rejects.exists()
 
 
+def test_an_unchanged_file_of_records_is_read_again_and_its_invalid_records_reported_again(
+    run_cli: RunCli, target: Target, tmp_path: Path
+) -> None:
+    # Its invalid records have no entry, so it is read on every load, as an invalid article file is: a load
+    # never goes quiet about a record it leaves out.
+    corpus = _corpus(tmp_path)
+    exported = tmp_path / "exported.jsonl"
+    assert run_cli("export", str(corpus / "edge-minimal.md"), "-o", str(exported)).exit_code == 0
+    record = json.loads(exported.read_text(encoding="utf-8")) | {"webUrl": "https://example.org/records/0"}
+    (corpus / "records.jsonl").write_text(json.dumps(record) + '\n{"title": "no webUrl"}\n', encoding="utf-8")
+    time.sleep(2.1)  # older than the racy margin: its stat stamp alone could vouch for it
+    rejects = tmp_path / "rejects.jsonl"
+    walk = (str(corpus), "--include", "*.md", "--include", "*.jsonl", "--on-invalid", "skip", "--rejects", str(rejects))
+    _loaded(target, run_cli, *walk)
+    again = _summary(_loaded(target, run_cli, *walk, "--overwrite"))
+    articles = len(list(corpus.rglob("*.md")))
+    assert (again["files"], again["skipped"], again["rejected"]) == (1, articles, 1)
+    assert [json.loads(line)["file"] for line in rejects.read_text(encoding="utf-8").splitlines()] == [
+        str(corpus / "records.jsonl")
+    ]
+
+
 def test_a_file_of_records_is_read_on_every_load_and_its_rows_follow_it(
     run_cli: RunCli, target: Target, tmp_path: Path
 ) -> None:

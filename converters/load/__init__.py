@@ -36,7 +36,7 @@ from converters.findings import FileResult
 from converters.layout import KEY_FIELD, Field, article_layout, required_fields
 from converters.load.errors import LoadConflict, LoadError, LoadFailed
 from converters.load.evolution import Column, OnSchemaChange, SchemaChangeError
-from converters.load.ledger import LEDGER_TABLE, LedgerUrls, ledger_rules, plan_load
+from converters.load.ledger import LEDGER_TABLE, LedgerUrls, ledger_rules, list_corpus, plan_load
 from converters.load.sql_target import RESERVED_PREFIX, Applied, Change, Mode, TableState
 from converters.output import AtomicOutput, atomic_output, refuse_inputs_as_outputs
 from converters.registry import import_named
@@ -178,12 +178,12 @@ def load(
     if options.ledger is not None and backend.name == "delta":
         raise LoadError("--ledger does not apply to Delta Lake: each row keeps its ledger entry in _articles_* columns")
     state = database.describe()  # and closed again before the checks fork their workers
+    # Listed before the columns are compared: a mistyped path or an empty corpus is the error to report first.
+    listing = list_corpus(paths, check, time.time_ns())
     replace = options.mode == "replace"
-    entries = [] if replace else state.entries
     rules = ledger_rules(schema, check)
-    # Listed first: a mistyped path or an empty corpus is the error to report, before the table's.
-    plan = plan_load(paths, check, entries, rules=rules, prune=options.prune, started_ns=time.time_ns())
-    state.entries.clear()  # planned: what the plan keeps of them, it holds (about 0.5 KB a file)
+    plan = plan_load(paths, listing, [] if replace else state.entries, check, rules=rules, prune=options.prune)
+    state.entries.clear()  # planned: what the plan keeps of them, it holds
     added = [] if replace else database.planned_columns(state, required_fields(schema), options.on_schema_change)
     summary.read, summary.counts.skipped = len(plan.read), plan.skipped
     loaded: list[tuple[str, str, str | None]] = []

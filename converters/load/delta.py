@@ -42,7 +42,7 @@ from converters.layout import KEY_FIELD, Field
 from converters.load import target_path
 from converters.load.errors import LoadConflict, LoadError, LoadFailed, refused_by_append
 from converters.load.evolution import Column, Fixes, OnSchemaChange, added_columns
-from converters.load.ledger import LEDGER_KINDS, LedgerEntry
+from converters.load.ledger import LEDGER_KINDS, LedgerEntry, LedgerRow
 from converters.load.sql_target import Applied, Change, TableState
 
 ACTION = "_articles_action"
@@ -79,8 +79,9 @@ class DeltaTarget:
                 "load into another table, or rebuild this one with --mode replace"
             )
         known = ds.field("_articles_file").is_valid()
-        ledger = table.to_pyarrow_dataset().to_table(columns=[KEY_FIELD, *_LEDGER_NAMES[:-1]], filter=known)
-        entries = [LedgerEntry._make(row.values()) for row in ledger.to_pylist()]
+        planned = [KEY_FIELD, *_LEDGER_NAMES[:-2]]  # LedgerRow: the entry without its load_id
+        ledger = table.to_pyarrow_dataset().to_table(columns=planned, filter=known)
+        entries: list[LedgerRow] = list(zip(*(ledger.column(name).to_pylist() for name in planned), strict=True))
         return TableState(columns, expected, entries, str(table.version()))
 
     def planned_columns(self, state: TableState, required: frozenset[str], on_change: OnSchemaChange) -> list[Column]:

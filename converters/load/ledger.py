@@ -61,6 +61,7 @@ LEDGER_KINDS: dict[str, Kind] = {  # column -> its layout kind, which each engin
 }
 LEDGER_COLUMNS = tuple(LEDGER_KINDS)
 _HASH_BLOCK = 1 << 20
+_OBJECTS_LISTED = 1000  # stored objects listed at once: one LIST of their range
 
 
 class LedgerEntry(NamedTuple):
@@ -71,6 +72,15 @@ class LedgerEntry(NamedTuple):
     stat: str | None  # the stat stamp, when it was taken safely after the file's last change
     rules: str  # the digest of what the file was checked by (ledger_rules)
     load_id: str
+
+
+LedgerRow = tuple[str, str, str, int, str | None, str]
+"""What planning reads of a ledger entry: LedgerEntry without its load_id (webUrl, file, fingerprint, size, stat,
+rules). Plain tuples: a load reads one per article of the table."""
+
+# What decides a file is unchanged without reading it: (size, stat stamp) of a local file, (size, "etag:<ETag>")
+# of a stored object; None in the second place (a racy or unreadable file, an object gone) never matches.
+Stamp = tuple[int, str | None]
 
 
 def ledger_rules(schema: dict[str, Any], options: CheckOptions) -> str:
@@ -85,7 +95,7 @@ def ledger_rules(schema: dict[str, Any], options: CheckOptions) -> str:
 
 
 class Listed(NamedTuple):
-    """A corpus file as the load finds it, before reading it. (A tuple: a load makes one per corpus file.)"""
+    """A corpus file to read or to hash (Listing.file): the few a load reads, not every file it lists."""
 
     name: str  # as the run names it
     key: str  # the ledger's `file`: the absolute path, or the URI
@@ -111,9 +121,86 @@ class Listed(NamedTuple):
 
 
 @dataclass(slots=True)
+class Listing:
+    """The files a run over the paths would check, in its order: a list per property rather than an object
+    per file, because a load lists every file of the corpus and reads only the few that changed."""
+
+    names: list[str] = field(default_factory=list)  # as the run names them
+    keys: list[str] = field(default_factory=list)  # the ledger's `file`: the absolute path, or the URI
+    stamps: list[Stamp] = field(default_factory=list)
+    has_objects: bool = False  # some are stored objects
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def file(self, index: int) -> Listed:
+        name, key, (size, stamp) = self.names[index], self.keys[index], self.stamps[index]
+        records = input_format(name) is not None
+        if is_uri(key):
+            return Listed(name, key, size, None, stamp.removeprefix("etag:") if stamp else None, records)
+        return Listed(name, key, size, stamp, None, records)
+
+
+def list_corpus(paths: Sequence[str], options: CheckOptions, started_ns: int) -> Listing:
+    """The corpus under `paths` as a load started at `started_ns` finds it. Raises InputError, for an empty
+    corpus too: an unmounted or mistyped one must never look like one whose files are all gone."""
+    if STDIN in paths:
+        raise InputError("a load reads files, not standard input: its ledger names each file it took")
+    found = find_article_files(paths, options.patterns, options.excludes, force_exclude=options.force_exclude)
+    listing = Listing()
+    names, keys, stamps = listing.names, listing.keys, listing.stamps
+    objects: list[str] = []
+    here, stat = os.getcwd(), os.stat
+    safe_before = started_ns - RACY_MARGIN_NS  # a file changed since may change again unseen in the same tick
+    for name in found:  # once per corpus file: kept to the bare steps
+        if is_uri(name):
+            objects.append(name)
+            if len(objects) >= _OBJECTS_LISTED:
+                _list_objects(objects, listing)
+            continue
+        if objects:
+            _list_objects(objects, listing)  # in walk order
+        names.append(name)
+        keys.append(_local_key(name, here))
+        try:
+            status = stat(name)
+        except OSError:
+            stamps.append((-1, None))  # read, and its check says why
+            continue
+        mtime, ctime = status.st_mtime_ns, status.st_ctime_ns
+        safe = mtime < safe_before and ctime < safe_before  # git's racy rule, as in the cache
+        stamps.append((status.st_size, f"{mtime}:{ctime}:{status.st_ino}:{status.st_mode:o}" if safe else None))
+    _list_objects(objects, listing)
+    if not names:
+        raise InputError(f"no articles found in {', '.join(paths)} (looked for {', '.join(options.patterns)})")
+    return listing
+
+
+def _list_objects(uris: list[str], listing: Listing) -> None:
+    """Stored objects, with the size and ETag of one listing of their range (Store.versions); empties `uris`."""
+    if not uris:
+        return
+    from converters.storage import Uri, store_for
+
+    parsed = [Uri.parse(uri) for uri in uris]
+    versions: dict[str, tuple[int, str]] = {}
+    for bucket in {(uri.scheme, uri.bucket) for uri in parsed}:
+        in_bucket = [uri for uri in parsed if (uri.scheme, uri.bucket) == bucket]
+        versions.update(store_for(in_bucket[0]).versions(in_bucket))
+    for name, uri in zip(uris, parsed, strict=True):
+        size, etag = versions.get(uri.key, (-1, None))
+        listing.names.append(name)
+        listing.keys.append(name)
+        listing.stamps.append((size, f"etag:{etag}" if etag is not None else None))
+    listing.has_objects = True
+    uris.clear()
+
+
+@dataclass(slots=True)
 class Plan:
     """What a load reads, and what it keeps of the ledger."""
 
+    listing: Listing
     rules: str = ""  # ledger_rules of this load
     read: list[Listed] = field(default_factory=list)  # in walk order
     # name -> (fingerprint, size, stat stamp) of each file read, taken before it is read; the fingerprint of
@@ -121,9 +208,16 @@ class Plan:
     taken: dict[str, tuple[str | None, int, str | None]] = field(default_factory=dict)
     restated: list[LedgerEntry] = field(default_factory=list)  # unchanged files whose stamp changed
     forget: set[str] = field(default_factory=set)  # webUrls whose entries go: files read again, or gone
-    unchanged: dict[str, tuple[int, str]] = field(default_factory=dict)  # webUrl -> (walk index, name)
     order: dict[str, int] = field(default_factory=dict)  # name -> walk index, of the files read
     skipped: int = 0  # unchanged files, not read
+    url_files: dict[str, str] = field(default_factory=dict)  # webUrl -> file, of every entry
+    positions: dict[str, int] = field(default_factory=dict)  # file -> walk index, of every file listed
+    read_at: set[int] = field(default_factory=set)  # the walk indexes of the files read
+
+    def unchanged(self, url: str) -> int | None:
+        """The walk index of the unchanged file, not read, whose entry has `url`; None if there is none."""
+        at = self.positions.get(self.url_files.get(url, ""), -1)
+        return at if at >= 0 and at not in self.read_at else None
 
     def entries(self, loaded: Iterable[tuple[str, str, str | None]], load_id: str) -> list[LedgerEntry]:
         """The new entries: one per (file name, webUrl, digest of the bytes checked) loaded, and the restated
@@ -141,74 +235,93 @@ class Plan:
 
 def plan_load(
     paths: Sequence[str],
+    listing: Listing,
+    ledger: Sequence[LedgerRow],
     options: CheckOptions,
-    ledger: Iterable[LedgerEntry],
     *,
     rules: str,
     prune: bool,
-    started_ns: int,
 ) -> Plan:
-    """Compare the corpus under `paths` with the ledger (empty: read everything), for a load by `rules`.
-    Raises InputError."""
-    if STDIN in paths:
-        raise InputError("a load reads files, not standard input: its ledger names each file it took")
-    by_file, several = _by_file(ledger)
-    listed = _listing(paths, options, started_ns)
-    plan = Plan(rules)
-    to_hash: list[tuple[int, Listed, LedgerEntry]] = []
-    unchanged, known_entry, skipped = plan.unchanged, by_file.pop, 0  # the loop below runs once per corpus file
-    index = -1
-    for index, file in enumerate(listed):
-        known = known_entry(file.key, None)
-        if known is None or file.records or known.rules != rules or (several and file.key in several):
-            _read(plan, index, file, several.pop(file.key, [known] if known is not None else []))
-        elif _same_stamp(file, known):
-            unchanged[known.url] = (index, file.name)
-            skipped += 1
+    """Compare the corpus listed under `paths` with the ledger (empty: read everything), for a load by `rules`."""
+    plan = Plan(listing, rules)
+    trusted = _trusted(ledger, rules, listing.has_objects).get
+    # The one step per corpus file: a dictionary look-up and a tuple compared, in a comprehension.
+    listed = enumerate(zip(listing.keys, listing.stamps, strict=True))
+    changed = [at for at, (key, stamp) in listed if trusted(key) != stamp]
+    plan.skipped = len(listing) - len(changed)
+    keys = {listing.keys[at] for at in changed}
+    known: dict[str, list[LedgerRow]] = {}
+    for row in (row for row in ledger if row[1] in keys):
+        known.setdefault(row[1], []).append(row)
+    to_hash: list[tuple[int, Listed, LedgerRow]] = []
+    for at in changed:
+        file = listing.file(at)
+        entries = known.get(file.key, [])
+        if len(entries) == 1 and entries[0][5] == rules and entries[0][3] == file.size and not file.records:
+            to_hash.append((at, file, entries[0]))  # its stamp changed, not its size: the bytes decide
         else:
-            to_hash.append((index, file, known))
-    plan.skipped = skipped
-    if index < 0:  # an unmounted or mistyped corpus must never look like one whose files are all gone
-        raise InputError(f"no articles found in {', '.join(paths)} (looked for {', '.join(options.patterns)})")
-    from concurrent.futures import ThreadPoolExecutor  # a validate run never imports it (test_startup)
-
-    taken: dict[str, str | None] = {}
-    with ThreadPoolExecutor(options.jobs or available_cores()) as pool:
-        # Reading and hashing release the GIL: a thread per core hashes as fast as processes would.
-        limit = options.limits.max_file_size
-        hashed = pool.map(lambda job: job[1].fingerprint(limit), to_hash)
-        for (index, file, entry), fingerprint in zip(to_hash, hashed, strict=True):
-            if fingerprint == entry.fingerprint and file.size == entry.size:
-                plan.unchanged[entry.url] = (index, file.name)
-                if file.stat != entry.stat:  # a stamp to keep (or one to drop): else the entry stays as it is
-                    plan.restated.append(entry._replace(stat=file.stat))
-                plan.skipped += 1
-            else:
-                _read(plan, index, file, [entry])
-                taken[file.name] = fingerprint
-        # Files of records and objects are fingerprinted here; an article file by its worker.
-        untaken = [file for file in plan.read if file.name not in taken and (file.records or file.etag)]
-        fingerprints = pool.map(lambda file: file.fingerprint(limit), untaken)
-        taken.update(zip([file.name for file in untaken], fingerprints, strict=True))
+            _read(plan, at, file, entries)
+    _hash(plan, to_hash, options)
     plan.read.sort(key=lambda file: plan.order[file.name])  # in walk order: the first of two duplicates is kept
-    for file in plan.read:
-        plan.taken[file.name] = (taken.get(file.name), file.size, file.stat)
+    plan.positions = dict(zip(listing.keys, range(len(listing)), strict=True))
+    plan.read_at = set(plan.order.values())
+    # A file not read has one entry: a file of records, or one with several, is always read.
+    plan.url_files = {row[0]: row[1] for row in ledger}
     if prune:
-        for key in _gone(paths, list(by_file)):  # the keys left are those the walk did not list
-            plan.forget.update(entry.url for entry in several.get(key, [by_file[key]]))
+        gone = set(_gone(paths, list({row[1] for row in ledger} - plan.positions.keys())))
+        plan.forget.update(row[0] for row in ledger if row[1] in gone)
     return plan
 
 
-def _by_file(ledger: Iterable[LedgerEntry]) -> tuple[dict[str, LedgerEntry], dict[str, list[LedgerEntry]]]:
-    """The ledger by file: the entry of each file, and all the entries of the files that have several (a file
-    of records). Two dicts rather than a list per file: a load looks up every file of the corpus here."""
-    by_file: dict[str, LedgerEntry] = {}
-    several: dict[str, list[LedgerEntry]] = {}
-    for entry in ledger:
-        first = by_file.setdefault(entry.file, entry)
-        if first is not entry:
-            several.setdefault(entry.file, [first]).append(entry)
-    return by_file, several
+def _trusted(ledger: Sequence[LedgerRow], rules: str, objects: bool) -> dict[str, Stamp]:
+    """file -> the stamp that shows it unchanged, for each file whose entry can stand in for reading it: taken
+    by these rules, with a stamp kept or (`objects`) an ETag. A file of records (the only kind with several
+    entries) is always read."""
+    # An entry of a local file that was safe to stamp has a stat stamp; an object's has none, but its ETag.
+    trusted: dict[str, Stamp] = {
+        file: (size, stat) for _, file, _, size, stat, by in ledger if stat is not None and by == rules
+    }
+    if objects:
+        trusted.update((row[1], (row[3], row[2])) for row in ledger if row[5] == rules and is_uri(row[1]))
+    for file in [file for file in trusted if input_format(file) is not None]:
+        del trusted[file]
+    return trusted
+
+
+def _hash(plan: Plan, to_hash: list[tuple[int, Listed, LedgerRow]], options: CheckOptions) -> None:
+    """Files whose stamp changed are unchanged if their bytes are; each file read that the worker checking it
+    cannot fingerprint (a file of records, an object) is fingerprinted here."""
+    limit, jobs = options.limits.max_file_size, options.jobs or available_cores()
+    taken: dict[str, str | None] = {}
+    hashed = _fingerprints([file for _, file, _ in to_hash], limit, jobs)
+    for (at, file, row), fingerprint in zip(to_hash, hashed, strict=True):
+        _, _, known_fingerprint, _, stat, _ = row
+        if fingerprint == known_fingerprint:
+            plan.skipped += 1
+            if file.stat != stat:  # a stamp to keep (or one to drop): else the entry stays as it is
+                plan.restated.append(LedgerEntry(*row[:4], file.stat, plan.rules, ""))
+        else:
+            _read(plan, at, file, [row])
+            taken[file.name] = fingerprint
+    # Files of records and objects are fingerprinted here; an article file by its worker.
+    untaken = [file for file in plan.read if file.name not in taken and (file.records or file.etag)]
+    taken.update(zip([file.name for file in untaken], _fingerprints(untaken, limit, jobs), strict=True))
+    for file in plan.read:
+        plan.taken[file.name] = (taken.get(file.name), file.size, file.stat)
+
+
+def _fingerprints(files: list[Listed], limit: int, jobs: int) -> list[str | None]:
+    """Listed.fingerprint of each file, a share of them per thread: reading and hashing release the GIL, so
+    threads hash as fast as processes would, and a future per file cost more than hashing a small one."""
+    if not files:
+        return []
+    from concurrent.futures import ThreadPoolExecutor  # a validate run never imports it (test_startup)
+
+    share = -(-len(files) // (jobs * 4))
+    shares = [files[start : start + share] for start in range(0, len(files), share)]
+    with ThreadPoolExecutor(jobs) as pool:
+        hashed = pool.map(lambda files: [file.fingerprint(limit) for file in files], shares)
+        return [fingerprint for fingerprints in hashed for fingerprint in fingerprints]
 
 
 def _gone(paths: Sequence[str], unlisted: list[str]) -> Iterator[str]:
@@ -216,73 +329,18 @@ def _gone(paths: Sequence[str], unlisted: list[str]) -> Iterator[str]:
     the walk leaves out (another --include, a file loaded by name) still exists: its row stays."""
     roots = [_key(path) for path in paths]
     under = [key for key in unlisted if any(key == root or is_within(key, root) for root in roots)]
-    objects = [key for key in under if is_uri(key)]
-    existing = {listed.key for listed in _objects(objects) if listed.etag is not None}
+    objects = Listing()
+    _list_objects([key for key in under if is_uri(key)], objects)
+    existing = {key for key, (_, etag) in zip(objects.keys, objects.stamps, strict=True) if etag is not None}
     for key in under:
         if (key not in existing) if is_uri(key) else not os.path.lexists(key):
             yield key
 
 
-def _read(plan: Plan, index: int, file: Listed, known: list[LedgerEntry] | None) -> None:
+def _read(plan: Plan, index: int, file: Listed, known: list[LedgerRow]) -> None:
     plan.read.append(file)
     plan.order[file.name] = index
-    plan.forget.update(entry.url for entry in known or ())
-
-
-def _same_stamp(file: Listed, entry: LedgerEntry) -> bool:
-    if file.size != entry.size:
-        return False
-    if file.etag is None:
-        return file.stat is not None and file.stat == entry.stat
-    return entry.fingerprint == f"etag:{file.etag}"
-
-
-def _listing(paths: Sequence[str], options: CheckOptions, started_ns: int) -> Iterator[Listed]:
-    """The files a run over `paths` would check, in its order, each with its size and stamp or ETag."""
-    names = find_article_files(paths, options.patterns, options.excludes, force_exclude=options.force_exclude)
-    batch: list[str] = []
-    here = os.getcwd()
-    for name in names:
-        if is_uri(name):
-            batch.append(name)
-            if len(batch) >= 1000:
-                yield from _objects(batch)
-                batch = []
-            continue
-        if batch:
-            yield from _objects(batch)
-            batch = []
-        yield _local(name, _local_key(name, here), started_ns)
-    yield from _objects(batch)
-
-
-def _local(name: str, key: str, started_ns: int) -> Listed:
-    records = input_format(name) is not None
-    try:
-        found = os.stat(name)
-    except OSError:
-        return Listed(name, key, -1, None, None, records)  # read, and its check says why
-    mtime, ctime = found.st_mtime_ns, found.st_ctime_ns
-    # The stamp is kept only when the file changed safely before the load's start (the racy rule).
-    if max(mtime, ctime) + RACY_MARGIN_NS >= started_ns:
-        return Listed(name, key, found.st_size, None, None, records)
-    return Listed(name, key, found.st_size, f"{mtime}:{ctime}:{found.st_ino}:{found.st_mode:o}", None, records)
-
-
-def _objects(uris: list[str]) -> Iterator[Listed]:
-    """Stored objects, with the size and ETag of one listing of their range (Store.versions)."""
-    if not uris:
-        return
-    from converters.storage import Uri, store_for
-
-    parsed = [Uri.parse(uri) for uri in uris]
-    versions: dict[str, tuple[int, str]] = {}
-    for bucket in {(uri.scheme, uri.bucket) for uri in parsed}:
-        in_bucket = [uri for uri in parsed if (uri.scheme, uri.bucket) == bucket]
-        versions.update(store_for(in_bucket[0]).versions(in_bucket))
-    for name, uri in zip(uris, parsed, strict=True):
-        size, etag = versions.get(uri.key, (-1, None))
-        yield Listed(name, name, size, None, etag, input_format(name) is not None)
+    plan.forget.update(row[0] for row in known)
 
 
 def _key(path: str) -> str:
@@ -311,24 +369,23 @@ class LedgerUrls:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.warning: str | None = None
-        self._displaced: dict[str, str] = {}  # webUrl -> the unchanged file that now duplicates a file read
+        self._displaced: dict[str, int] = {}  # webUrl -> the unchanged file (walk index) that now duplicates one read
 
     def others(self, result: FileResult) -> list[tuple[str, Position | None]]:
-        if result.url is None or (hit := self.plan.unchanged.get(result.url)) is None:
+        if result.url is None or (index := self.plan.unchanged(result.url)) is None:
             return []
-        index, name = hit
         if index < self.plan.order.get(result.file, -1):
-            return [(name, None)]
-        self._displaced.setdefault(result.url, name)
+            return [(self.plan.listing.names[index], None)]
+        self._displaced.setdefault(result.url, index)
         return []
 
     def late(self) -> list[FileResult]:
         late = []
-        for url, name in self._displaced.items():
+        for url, index in self._displaced.items():
             self.plan.forget.add(url)
-            del self.plan.unchanged[url]
+            self.plan.read_at.add(index)
             self.plan.skipped -= 1  # read now, and rejected
-            late.append(FileResult(name, url=url))
+            late.append(FileResult(self.plan.listing.names[index], url=url))
         return late
 
     def close(self) -> None:
