@@ -340,3 +340,18 @@ def test_date_times_in_a_list_load_in_utc_whatever_the_sessions_zone(
         row = connection.execute(query.encode()).fetchone()
         connection.execute(f'DROP TABLE "{table}"'.encode())
     assert row == ('{"2023-08-04 06:59:00+00"}', "2023-08-04 06:59:00+00")
+
+
+def test_duckdb_out_of_its_memory_cap_loads_again_uncapped(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from converters.load.duckdb import DuckDbTarget
+
+    # A cap no load fits in: every step runs out of memory once, rolls back, and runs again uncapped.
+    monkeypatch.setattr(DuckDbTarget, "memory_limit", "1MB")
+    into = str(tmp_path / "w.duckdb")
+    for _ in range(2):  # the second also describes a table that exists
+        result = run_cli("load", str(CORPUS), "--into", into)
+        assert result.exit_code == 0, result.stderr
+    with duckdb.connect(into, read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM articles").fetchall() == [(len(list(CORPUS.iterdir())),)]

@@ -503,3 +503,26 @@ def test_a_file_of_records_is_read_on_every_load_and_its_rows_follow_it(
     assert (pruned["deleted"], pruned["files"]) == (2, 0)
     assert not {url for url, _ in target.ledger()} & {record["webUrl"] for record in records}
     _same_as_a_fresh_load(target, run_cli, *walk)
+
+
+def test_a_corpus_in_a_bucket_is_followed_by_its_etags(run_cli: RunCli, bucket: Any, tmp_path: Path) -> None:
+    """Objects are compared by size and ETag, from one listing: no object unchanged is fetched."""
+    bucket.upload_folder(CORPUS, "corpus/")
+    corpus = bucket.uri("corpus/")
+    warehouse = Target("sqlite", str(tmp_path / "warehouse.sqlite"), "articles")
+    first = _summary(_loaded(warehouse, run_cli, corpus))
+    articles = first["inserted"]
+    assert _summary(_loaded(warehouse, run_cli, corpus))["skipped"] == articles
+    minimal = next(key for key in bucket.listed("corpus/") if key.endswith("edge-minimal.md"))
+    text = bucket.get(minimal).decode()
+    edited = re.sub(r"^title: .*$", 'title: "Only the required fieldZ"', text, count=1, flags=re.MULTILINE)
+    assert len(edited) == len(text)  # the same size: only the ETag tells
+    bucket.put(minimal, edited.encode())
+    bucket.client.delete_object(Bucket=bucket.name, Key=next(key for key in bucket.listed("corpus/") if key != minimal))
+    counts = _summary(_loaded(warehouse, run_cli, corpus, "--prune"))
+    assert (counts["files"], counts["updated"], counts["deleted"], counts["skipped"]) == (1, 1, 1, articles - 2)
+    assert warehouse.query(f"SELECT title FROM THE_TABLE WHERE \"webUrl\" = '{MINIMAL}'") == [
+        ("Only the required fieldZ",)
+    ]
+    assert all(file.startswith(corpus) for _, file in warehouse.ledger())
+    _same_as_a_fresh_load(warehouse, run_cli, corpus)

@@ -192,7 +192,7 @@ def load(
         if on_result is not None:
             on_result(result)
         if result.valid and result.url is not None:
-            # An object's fingerprint is the listing's ETag (Plan.taken), not the digest of its bytes.
+            # An object's fingerprint is the listing's ETag (Plan.fingerprints), not the digest of its bytes.
             loaded.append((result.file, result.url, None if is_uri(result.file) else result.digest))
 
     # The rejects file is published with the table, not before: a load that fails leaves neither.
@@ -201,7 +201,7 @@ def load(
         staged = Path(folder) / "staged.parquet"
         rejected = os.path.join(folder, "rejects.jsonl") if rejects is not None else None
         if plan.read:
-            files = [file.name for file in plan.read]
+            files = plan.names()
             summary.export = export(
                 paths, os.fspath(staged), "parquet", check=dataclasses.replace(check, digests=True),
                 on_invalid=on_invalid, rejects=rejected,

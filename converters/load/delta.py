@@ -44,6 +44,7 @@ from converters.load.errors import LoadConflict, LoadError, LoadFailed, refused_
 from converters.load.evolution import Column, Fixes, OnSchemaChange, added_columns
 from converters.load.ledger import LEDGER_KINDS, LedgerEntry, LedgerRow
 from converters.load.sql_target import Applied, Change, TableState
+from converters.load.staged import staged_batches
 
 ACTION = "_articles_action"
 # The ledger's columns in each row, in LedgerEntry's order after webUrl, then when the load committed.
@@ -160,7 +161,7 @@ class DeltaTarget:
         """The rows read, each with its ledger columns."""
         if staged is None:
             return
-        for batch in pq.ParquetFile(staged).iter_batches(batch_size=COMPARE_BATCH_ROWS):
+        for batch in staged_batches(staged, COMPARE_BATCH_ROWS):
             yield _with_ledger(batch, [entries.get(url) for url in batch.column(KEY_FIELD).to_pylist()], loaded_at)
 
     def _open(self) -> DeltaTable:

@@ -198,21 +198,29 @@ def _list_objects(uris: list[str], listing: Listing) -> None:
 
 @dataclass(slots=True)
 class Plan:
-    """What a load reads, and what it keeps of the ledger."""
+    """What a load reads, and what it keeps of the ledger. A file is named by its walk index in the listing:
+    a first load reads every file, and an object per file would hold as much again as the listing."""
 
     listing: Listing
     rules: str = ""  # ledger_rules of this load
-    read: list[Listed] = field(default_factory=list)  # in walk order
-    # name -> (fingerprint, size, stat stamp) of each file read, taken before it is read; the fingerprint of
-    # an article file is its worker's (FileResult.digest)
-    taken: dict[str, tuple[str | None, int, str | None]] = field(default_factory=dict)
+    read: list[int] = field(default_factory=list)  # the files read, in walk order
+    # The fingerprints taken here, before reading: of files of records, of objects (their ETag), of files hashed.
+    # An article file's is its worker's (FileResult.digest), of the very bytes it checked.
+    fingerprints: dict[int, str | None] = field(default_factory=dict)
     restated: list[LedgerEntry] = field(default_factory=list)  # unchanged files whose stamp changed
     forget: set[str] = field(default_factory=set)  # webUrls whose entries go: files read again, or gone
-    order: dict[str, int] = field(default_factory=dict)  # name -> walk index, of the files read
     skipped: int = 0  # unchanged files, not read
     url_files: dict[str, str] = field(default_factory=dict)  # webUrl -> file, of every entry
     positions: dict[str, int] = field(default_factory=dict)  # file -> walk index, of every file listed
-    read_at: set[int] = field(default_factory=set)  # the walk indexes of the files read
+    read_at: set[int] = field(default_factory=set)  # the files read
+
+    def names(self) -> list[str]:
+        """The files to read, as the run names them, in walk order."""
+        return [self.listing.names[at] for at in self.read]
+
+    def position(self, name: str) -> int:
+        """The walk index of a file listed, by the name the run gave it; -1 for one not listed."""
+        return self.positions.get(_key(name), -1)
 
     def unchanged(self, url: str) -> int | None:
         """The walk index of the unchanged file, not read, whose entry has `url`; None if there is none."""
@@ -220,14 +228,17 @@ class Plan:
         return at if at >= 0 and at not in self.read_at else None
 
     def entries(self, loaded: Iterable[tuple[str, str, str | None]], load_id: str) -> list[LedgerEntry]:
-        """The new entries: one per (file name, webUrl, digest of the bytes checked) loaded, and the restated
-        ones. A file with no fingerprint (it could not be read to hash it) gets none: the next load reads it."""
+        """The new entries: one per (file name, webUrl, digest of the bytes checked) loaded, with the size and
+        stamp listed before it was read, and the restated ones. A file with no fingerprint (it could not be read
+        to hash it) gets none: the next load reads it."""
         fresh = []
+        keys, stamps = self.listing.keys, self.listing.stamps
         for name, url, digest in loaded:
-            taken = self.taken.get(name)
-            if taken is not None and (fingerprint := digest or taken[0]) is not None:
-                _, size, stamp = taken
-                fresh.append(LedgerEntry(url, _key(name), fingerprint, size, stamp, self.rules, load_id))
+            at = self.position(name)
+            if at in self.read_at and (fingerprint := digest or self.fingerprints.get(at)) is not None:
+                size, stamp = stamps[at]
+                stat = None if is_uri(keys[at]) else stamp  # an object's listed stamp is its ETag
+                fresh.append(LedgerEntry(url, keys[at], fingerprint, size, stat, self.rules, load_id))
         # A restated file that a file read made a duplicate (LedgerUrls.late) is forgotten instead.
         kept = [entry._replace(load_id=load_id) for entry in self.restated if entry.url not in self.forget]
         return fresh + kept
@@ -254,18 +265,20 @@ def plan_load(
     for row in (row for row in ledger if row[1] in keys):
         known.setdefault(row[1], []).append(row)
     to_hash: list[tuple[int, Listed, LedgerRow]] = []
+    fingerprinted: list[tuple[int, Listed]] = []  # files read that no worker fingerprints
     for at in changed:
         file = listing.file(at)
         entries = known.get(file.key, [])
         if len(entries) == 1 and entries[0][5] == rules and entries[0][3] == file.size and not file.records:
             to_hash.append((at, file, entries[0]))  # its stamp changed, not its size: the bytes decide
-        else:
-            _read(plan, at, file, entries)
-    _hash(plan, to_hash, options)
-    plan.read.sort(key=lambda file: plan.order[file.name])  # in walk order: the first of two duplicates is kept
+            continue
+        _read(plan, at, entries)
+        if file.records or file.etag:
+            fingerprinted.append((at, file))
+    _hash(plan, to_hash, fingerprinted, options)
+    plan.read.sort()  # in walk order: the first of two duplicates is kept
+    plan.read_at = set(plan.read)
     plan.positions = dict(zip(listing.keys, range(len(listing)), strict=True))
-    plan.read_at = set(plan.order.values())
-    # A file not read has one entry: a file of records, or one with several, is always read.
     plan.url_files = {row[0]: row[1] for row in ledger}
     if prune:
         gone = set(_gone(paths, list({row[1] for row in ledger} - plan.positions.keys())))
@@ -288,11 +301,15 @@ def _trusted(ledger: Sequence[LedgerRow], rules: str, objects: bool) -> dict[str
     return trusted
 
 
-def _hash(plan: Plan, to_hash: list[tuple[int, Listed, LedgerRow]], options: CheckOptions) -> None:
-    """Files whose stamp changed are unchanged if their bytes are; each file read that the worker checking it
-    cannot fingerprint (a file of records, an object) is fingerprinted here."""
+def _hash(
+    plan: Plan,
+    to_hash: list[tuple[int, Listed, LedgerRow]],
+    fingerprinted: list[tuple[int, Listed]],
+    options: CheckOptions,
+) -> None:
+    """Files whose stamp changed are unchanged if their bytes are; the files read that the worker checking them
+    cannot fingerprint (files of records, objects) are fingerprinted here."""
     limit, jobs = options.limits.max_file_size, options.jobs or available_cores()
-    taken: dict[str, str | None] = {}
     hashed = _fingerprints([file for _, file, _ in to_hash], limit, jobs)
     for (at, file, row), fingerprint in zip(to_hash, hashed, strict=True):
         _, _, known_fingerprint, _, stat, _ = row
@@ -301,13 +318,10 @@ def _hash(plan: Plan, to_hash: list[tuple[int, Listed, LedgerRow]], options: Che
             if file.stat != stat:  # a stamp to keep (or one to drop): else the entry stays as it is
                 plan.restated.append(LedgerEntry(*row[:4], file.stat, plan.rules, ""))
         else:
-            _read(plan, at, file, [row])
-            taken[file.name] = fingerprint
-    # Files of records and objects are fingerprinted here; an article file by its worker.
-    untaken = [file for file in plan.read if file.name not in taken and (file.records or file.etag)]
-    taken.update(zip([file.name for file in untaken], _fingerprints(untaken, limit, jobs), strict=True))
-    for file in plan.read:
-        plan.taken[file.name] = (taken.get(file.name), file.size, file.stat)
+            _read(plan, at, [row])
+            plan.fingerprints[at] = fingerprint
+    files = [file for _, file in fingerprinted]
+    plan.fingerprints.update(zip([at for at, _ in fingerprinted], _fingerprints(files, limit, jobs), strict=True))
 
 
 def _fingerprints(files: list[Listed], limit: int, jobs: int) -> list[str | None]:
@@ -337,10 +351,9 @@ def _gone(paths: Sequence[str], unlisted: list[str]) -> Iterator[str]:
             yield key
 
 
-def _read(plan: Plan, index: int, file: Listed, known: list[LedgerRow]) -> None:
-    plan.read.append(file)
-    plan.order[file.name] = index
-    plan.forget.update(row[0] for row in known)
+def _read(plan: Plan, at: int, known: list[LedgerRow]) -> None:
+    plan.read.append(at)
+    plan.forget.update(row[0] for row in known)  # entries of a file read are made again, from what it holds now
 
 
 def _key(path: str) -> str:
@@ -374,7 +387,7 @@ class LedgerUrls:
     def others(self, result: FileResult) -> list[tuple[str, Position | None]]:
         if result.url is None or (index := self.plan.unchanged(result.url)) is None:
             return []
-        if index < self.plan.order.get(result.file, -1):
+        if index < self.plan.position(result.file):
             return [(self.plan.listing.names[index], None)]
         self._displaced.setdefault(result.url, index)
         return []

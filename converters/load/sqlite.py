@@ -15,17 +15,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from converters.layout import Field
 from converters.load import LoadError, target_path
 from converters.load.evolution import Column
 from converters.load.json_values import json_text
 from converters.load.sql_target import STAGED, SqlTarget
+from converters.load.staged import staged_batches
 from converters.tables.sql import DIALECTS
 from converters.timestamps import rfc3339
 
-INSERT_BATCH_ROWS = 5_000
+INSERT_BATCH_ROWS = 1_000  # rows held as Python values at once: the peak grows with it
 
 
 class SqliteTarget(SqlTarget):
@@ -109,7 +108,7 @@ class SqliteTarget(SqlTarget):
 def _rows(staged: Path, layout: Field) -> Iterator[tuple[Any, ...]]:
     """The staged rows as SQLite values, a column of a batch at a time: memory stays flat."""
     columns = [(child.name, _convert.get(child.kind)) for child in layout.children]
-    for batch in pq.ParquetFile(staged).iter_batches(batch_size=INSERT_BATCH_ROWS):
+    for batch in staged_batches(staged, INSERT_BATCH_ROWS):
         values = [batch.column(name).to_pylist() for name, _ in columns]
         converted = [
             [convert(value) if value is not None else None for value in column] if convert else column
