@@ -43,7 +43,7 @@ from converters.cache import RACY_MARGIN_NS
 from converters.check import CheckOptions
 from converters.discover import STDIN, InputError, find_article_files, is_uri, is_within
 from converters.findings import FileResult, Position
-from converters.inputs import input_format
+from converters.inputs import data_files, input_format
 from converters.layout import Kind
 from converters.parallel import available_cores
 
@@ -281,7 +281,7 @@ def plan_load(
     plan.positions = dict(zip(listing.keys, range(len(listing)), strict=True))
     plan.url_files = {row[0]: row[1] for row in ledger}
     if prune:
-        gone = set(_gone(paths, list({row[1] for row in ledger} - plan.positions.keys())))
+        gone = set(_gone(paths, list(set(plan.url_files.values()) - plan.positions.keys())))
         plan.forget.update(row[0] for row in ledger if row[1] in gone)
     return plan
 
@@ -296,7 +296,7 @@ def _trusted(ledger: Sequence[LedgerRow], rules: str, objects: bool) -> dict[str
     }
     if objects:
         trusted.update((row[1], (row[3], row[2])) for row in ledger if row[5] == rules and is_uri(row[1]))
-    for file in [file for file in trusted if input_format(file) is not None]:
+    for file in data_files(trusted):
         del trusted[file]
     return trusted
 

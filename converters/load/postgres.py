@@ -19,6 +19,7 @@ from converters.layout import Field
 from converters.load import LoadError
 from converters.load.evolution import Column
 from converters.load.json_values import json_text
+from converters.load.ledger import LedgerRow
 from converters.load.sql_target import STAGED, SqlTarget
 from converters.load.staged import staged_batches
 from converters.tables.sql import DIALECTS, qualified_name
@@ -51,6 +52,16 @@ class PostgresTarget(SqlTarget):
 
     def _serialize(self) -> None:
         self._execute(f"SELECT pg_advisory_xact_lock({_LOAD_LOCK})")
+
+    def _ledger_rows(self) -> list[LedgerRow]:
+        # Every entry of the table is joined with its row. Fresh from a load, the ledger's statistics can still
+        # say it is empty (autovacuum analyzes it later): the planner then looked the entries up one by one,
+        # at three times the cost of hashing them.
+        self._execute("SET LOCAL enable_nestloop = off")
+        try:
+            return super()._ledger_rows()
+        finally:
+            self._execute("SET LOCAL enable_nestloop TO DEFAULT")
 
     def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
         self.cursor.execute(sql.encode(), list(parameters) or None)
