@@ -355,3 +355,48 @@ def test_duckdb_out_of_its_memory_cap_loads_again_uncapped(
         assert result.exit_code == 0, result.stderr
     with duckdb.connect(into, read_only=True) as connection:
         assert connection.execute("SELECT count(*) FROM articles").fetchall() == [(len(list(CORPUS.iterdir())),)]
+
+
+def test_duckdb_out_of_its_memory_cap_at_the_commit_loads_again_uncapped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from converters.load import load
+    from converters.load.duckdb import DuckDbTarget
+    from converters.load.sql_target import SqlTarget
+
+    # Out of memory at the commit is a TransactionException, not an OutOfMemoryException: retried all the same.
+    failures: list[BaseException | None] = []
+    applying = SqlTarget.apply
+
+    def watched(target: SqlTarget, change: Any) -> Any:
+        try:
+            return applying(target, change)
+        except Exception as error:
+            failures.append(error.__cause__)
+            raise
+
+    monkeypatch.setattr(SqlTarget, "apply", watched)
+    monkeypatch.setattr(DuckDbTarget, "memory_limit", "8MB")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    minimal = (CORPUS / "edge-minimal.md").read_text(encoding="utf-8")
+    for number in range(3_000):  # small rows with long keys: the commit is what runs out of memory
+        text = minimal.replace("news/minimal", f"news/{number:06d}-{'x' * 200}")
+        (corpus / f"{number:06d}.md").write_text(text, encoding="utf-8")
+    into = str(tmp_path / "w.duckdb")
+    summary = load([str(corpus)], into)
+    assert (summary.committed, summary.counts.inserted) == (True, 3_000)
+    assert [type(failure) for failure in failures] == [duckdb.TransactionException]
+    with duckdb.connect(into, read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM articles").fetchall() == [(3_000,)]
+
+
+def test_a_load_into_a_duckdb_file_this_process_holds_open(tmp_path: Path) -> None:
+    from converters.load import load
+
+    # DuckDB refuses a second connection with another memory cap than the first: the load goes uncapped.
+    into = str(tmp_path / "w.duckdb")
+    with duckdb.connect(into) as held:
+        for _ in range(2):
+            assert load([str(CORPUS)], into).committed
+        assert held.execute("SELECT count(*) FROM articles").fetchall() == [(len(list(CORPUS.iterdir())),)]

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -526,3 +527,60 @@ def test_a_corpus_in_a_bucket_is_followed_by_its_etags(run_cli: RunCli, bucket: 
     ]
     assert all(file.startswith(corpus) for _, file in warehouse.ledger())
     _same_as_a_fresh_load(warehouse, run_cli, corpus)
+
+
+def test_the_same_key_in_two_buckets_is_two_files(run_cli: RunCli, bucket: Any, tmp_path: Path) -> None:
+    from s3_server import Bucket
+
+    mirror = Bucket(bucket.client.meta.endpoint_url)
+    corpus = tmp_path / "mirrored"
+    corpus.mkdir()
+    for number in range(3):
+        (corpus / f"a{number}.md").write_text(_article(f"https://example.org/first/{number}"), encoding="utf-8")
+    bucket.upload_folder(corpus, "corpus/")
+    for number in range(3):
+        mirror.put(f"corpus/a{number}.md", _article(f"https://example.org/other/{number}").encode())
+    roots = (bucket.uri("corpus/"), mirror.uri("corpus/"))
+    warehouse = Target("sqlite", str(tmp_path / "warehouse.sqlite"), "articles")
+    _loaded(warehouse, run_cli, *roots)
+    for edited, url in ((bucket, "https://example.org/first/1"), (mirror, "https://example.org/other/1")):
+        # The same size, in one bucket only: its own ETag tells, not the other bucket's for the same key.
+        edited.put("corpus/a1.md", edited.get("corpus/a1.md").replace(b'title: "A', b'title: "B'))
+        counts = _summary(_loaded(warehouse, run_cli, *roots))
+        assert (counts["files"], counts["updated"]) == (1, 1)
+        assert warehouse.query(f"SELECT title FROM THE_TABLE WHERE \"webUrl\" = '{url}'") == [("B title",)]
+
+
+def test_a_load_through_the_library_with_a_check_cache_keeps_its_ledger(tmp_path: Path) -> None:
+    from converters.check import CheckOptions
+    from converters.load import load
+
+    # A load fingerprints the very bytes it checks; a cached check has none to give, so a load checks afresh.
+    corpus = _corpus(tmp_path)
+    warehouse = str(tmp_path / "warehouse.sqlite")
+    check = CheckOptions(cache_dir=str(tmp_path / "cache"))
+    first = load([str(corpus)], warehouse, check=check)
+    articles = first.counts.inserted
+    assert len(Target("sqlite", warehouse, "articles").ledger()) == articles
+    (corpus / "edge-minimal.md").write_text(_article(MINIMAL, "A longer title than before"), encoding="utf-8")
+    assert load([str(corpus)], warehouse, check=check).read == 1
+    assert load([str(corpus)], warehouse, check=check).read == 0
+
+
+def test_a_file_with_several_entries_by_hand_is_read_again(run_cli: RunCli, tmp_path: Path) -> None:
+    # Only a file of records has several entries; one in a ledger edited by hand is not trusted by its stamp.
+    corpus = _corpus(tmp_path)
+    time.sleep(2.1)  # older than the racy margin: its stat stamp alone could vouch for it
+    warehouse = Target("sqlite", str(tmp_path / "warehouse.sqlite"), "articles")
+    _loaded(warehouse, run_cli, str(corpus))
+    with sqlite3.connect(warehouse.location) as connection:
+        connection.execute(
+            'INSERT INTO "_articles_files" SELECT "table_name", \'https://example.org/by-hand\', "file", '
+            '"fingerprint", "size", "stat", "rules", "load_id", "loaded_at" FROM "_articles_files" '
+            'WHERE "webUrl" = ?',
+            [MINIMAL],
+        )
+    warehouse.insert_by_hand("https://example.org/by-hand", "typed in")  # an entry counts only with its row
+    counts = _summary(_loaded(warehouse, run_cli, str(corpus)))
+    assert (counts["files"], counts["unchanged"], counts["deleted"]) == (1, 1, 1)  # the row of its other entry goes
+    assert "https://example.org/by-hand" not in {url for url, _ in warehouse.ledger()}

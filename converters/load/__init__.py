@@ -203,7 +203,7 @@ def load(
         if plan.read:
             files = plan.names()
             summary.export = export(
-                paths, os.fspath(staged), "parquet", check=dataclasses.replace(check, digests=True),
+                paths, os.fspath(staged), "parquet", check=dataclasses.replace(check, digests=True, cache_dir=None),
                 on_invalid=on_invalid, rejects=rejected,
                 on_result=taken, overwrite=True, files=files, others=LedgerUrls(plan),
             )  # fmt: skip

@@ -1,11 +1,10 @@
 """A load into a DuckDB database file: the staged Parquet file is read by DuckDB itself, types and all.
 
 DuckDB's buffers are capped at MEMORY_LIMIT. Left to itself, DuckDB takes up
-to 80% of the machine's memory, and a first load of 100,000 articles
-held a gigabyte: the rows inserted stay in memory until the commit unless the
-cap makes DuckDB write them out as it goes. A table's key index must fit in
-the cap too: when it does not (tens of millions of rows), the load runs
-again, whole, with DuckDB's own limit.
+to 80% of the machine's memory, and holds the rows a load inserts until the
+commit; capped, it writes them out as it goes. A table's key index must fit
+in the cap too: when it does not (millions of rows), DuckDB fails, at any
+statement or at the commit, and the step runs again without the cap.
 """
 
 from __future__ import annotations
@@ -41,11 +40,15 @@ class DuckDbTarget(SqlTarget):
         return self._within_memory(lambda: applying(change))
 
     def _within_memory(self, step: Callable[[], Done]) -> Done:
-        """`step`, capped; again uncapped if it ran out of memory (each step is one transaction, rolled back)."""
+        """`step` with DuckDB's buffers capped; should DuckDB fail, once more without the cap. Each step is one
+        transaction, rolled back when it fails, so running it again is safe. Out of memory is not always
+        OutOfMemoryException (at the commit it is a TransactionException), and a connection that this process
+        opened without the cap refuses one with it: any DuckDB error gets its second try, and an error that was
+        not the cap's is reported by that try."""
         try:
             return step()
         except (LoadError, LoadFailed) as error:
-            if self.memory_limit is None or not isinstance(error.__cause__, duckdb.OutOfMemoryException):
+            if self.memory_limit is None or not isinstance(error.__cause__, duckdb.Error):
                 raise
         self.memory_limit = None  # the memory DuckDB would take by itself
         return step()

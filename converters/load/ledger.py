@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -183,12 +184,13 @@ def _list_objects(uris: list[str], listing: Listing) -> None:
     from converters.storage import Uri, store_for
 
     parsed = [Uri.parse(uri) for uri in uris]
-    versions: dict[str, tuple[int, str]] = {}
+    versions: dict[tuple[str, str, str], tuple[int, str]] = {}  # (scheme, bucket, key) -> (size, ETag)
     for bucket in {(uri.scheme, uri.bucket) for uri in parsed}:
         in_bucket = [uri for uri in parsed if (uri.scheme, uri.bucket) == bucket]
-        versions.update(store_for(in_bucket[0]).versions(in_bucket))
+        listed = store_for(in_bucket[0]).versions(in_bucket)
+        versions.update(((*bucket, key), version) for key, version in listed.items())
     for name, uri in zip(uris, parsed, strict=True):
-        size, etag = versions.get(uri.key, (-1, None))
+        size, etag = versions.get((uri.scheme, uri.bucket, uri.key), (-1, None))
         listing.names.append(name)
         listing.keys.append(name)
         listing.stamps.append((size, f"etag:{etag}" if etag is not None else None))
@@ -255,7 +257,8 @@ def plan_load(
 ) -> Plan:
     """Compare the corpus listed under `paths` with the ledger (empty: read everything), for a load by `rules`."""
     plan = Plan(listing, rules)
-    trusted = _trusted(ledger, rules, listing.has_objects).get
+    files = {row[1] for row in ledger}
+    trusted = _trusted(ledger, rules, listing.has_objects, several=len(files) < len(ledger)).get
     # The one step per corpus file: a dictionary look-up and a tuple compared, in a comprehension.
     listed = enumerate(zip(listing.keys, listing.stamps, strict=True))
     changed = [at for at, (key, stamp) in listed if trusted(key) != stamp]
@@ -281,15 +284,15 @@ def plan_load(
     plan.positions = dict(zip(listing.keys, range(len(listing)), strict=True))
     plan.url_files = {row[0]: row[1] for row in ledger}
     if prune:
-        gone = set(_gone(paths, list(set(plan.url_files.values()) - plan.positions.keys())))
+        gone = set(_gone(paths, list(files - plan.positions.keys())))
         plan.forget.update(row[0] for row in ledger if row[1] in gone)
     return plan
 
 
-def _trusted(ledger: Sequence[LedgerRow], rules: str, objects: bool) -> dict[str, Stamp]:
-    """file -> the stamp that shows it unchanged, for each file whose entry can stand in for reading it: taken
-    by these rules, with a stamp kept or (`objects`) an ETag. A file of records (the only kind with several
-    entries) is always read."""
+def _trusted(ledger: Sequence[LedgerRow], rules: str, objects: bool, *, several: bool) -> dict[str, Stamp]:
+    """file -> the stamp that shows it unchanged, for each file whose entry can stand in for reading it: its
+    only entry (`several`: some file has more), taken by these rules, with a stamp kept or (`objects`) an ETag.
+    A file of records is always read, and so is any file with several entries (a ledger edited by hand)."""
     # An entry of a local file that was safe to stamp has a stat stamp; an object's has none, but its ETag.
     trusted: dict[str, Stamp] = {
         file: (size, stat) for _, file, _, size, stat, by in ledger if stat is not None and by == rules
@@ -298,6 +301,10 @@ def _trusted(ledger: Sequence[LedgerRow], rules: str, objects: bool) -> dict[str
         trusted.update((row[1], (row[3], row[2])) for row in ledger if row[5] == rules and is_uri(row[1]))
     for file in data_files(trusted):
         del trusted[file]
+    if several:
+        for file, count in Counter(row[1] for row in ledger).items():
+            if count > 1:
+                trusted.pop(file, None)
     return trusted
 
 

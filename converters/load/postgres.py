@@ -56,12 +56,10 @@ class PostgresTarget(SqlTarget):
     def _ledger_rows(self) -> list[LedgerRow]:
         # Every entry of the table is joined with its row. Fresh from a load, the ledger's statistics can still
         # say it is empty (autovacuum analyzes it later): the planner then looked the entries up one by one,
-        # at three times the cost of hashing them.
+        # at three times the cost of hashing them. (Until the end of describe()'s transaction, which reads
+        # nothing more.)
         self._execute("SET LOCAL enable_nestloop = off")
-        try:
-            return super()._ledger_rows()
-        finally:
-            self._execute("SET LOCAL enable_nestloop TO DEFAULT")
+        return super()._ledger_rows()
 
     def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
         self.cursor.execute(sql.encode(), list(parameters) or None)
