@@ -400,3 +400,37 @@ def test_a_load_into_a_duckdb_file_this_process_holds_open(tmp_path: Path) -> No
         for _ in range(2):
             assert load([str(CORPUS)], into).committed
         assert held.execute("SELECT count(*) FROM articles").fetchall() == [(len(list(CORPUS.iterdir())),)]
+
+
+def test_an_interrupt_during_a_commit_is_held_until_it_is_done() -> None:
+    from converters.load.commit import interrupts_held
+
+    with interrupts_held() as noted:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs: it notes, and does not raise
+    assert noted == [signal.SIGINT]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler before is back
+
+
+def test_a_duckdb_query_interrupted_stops_the_load_as_interrupted(tmp_path: Path) -> None:
+    import threading
+
+    from conftest import SCHEMA_FILE
+
+    from converters.layout import article_layout
+    from converters.load.duckdb import DuckDbTarget
+    from converters.schema import load_schema
+
+    # DuckDB answers Ctrl-C with a RuntimeError of its own: the load must see an interrupt (exit 130, rolled back).
+    target = DuckDbTarget(
+        str(tmp_path / "w.duckdb"), "articles", "_articles_files", article_layout(load_schema(SCHEMA_FILE))
+    )
+    target._open()
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            target._fetch("SELECT count(*) FROM range(1000000000) a, range(10) b WHERE a.range % 7 = b.range")
+    finally:
+        timer.cancel()
+        target._close()

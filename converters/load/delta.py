@@ -40,6 +40,7 @@ from converters.arrow_schema import arrow_field, arrow_schema
 from converters.discover import is_uri
 from converters.layout import KEY_FIELD, Field
 from converters.load import target_path
+from converters.load.commit import interrupts_held
 from converters.load.errors import LoadConflict, LoadError, LoadFailed, refused_by_append
 from converters.load.evolution import Column, Fixes, OnSchemaChange, added_columns
 from converters.load.ledger import LEDGER_KINDS, LedgerEntry, LedgerRow
@@ -133,7 +134,10 @@ class DeltaTarget:
                     writer.write_batch(batch)
             if change.mode == "append" and source.known:
                 raise refused_by_append(self.uri, source.known)
-            merged = self._merge(table, prepared, bool(change.added))
+            # delta-rs runs the merge and its commit in one call, which an interrupt cannot stop: raised when
+            # the call returned, it said that nothing was loaded, when all was.
+            with interrupts_held():
+                merged = self._merge(table, prepared, bool(change.added))
         finally:
             shutil.rmtree(prepared.parent, ignore_errors=True)
         return Applied(source.inserted, source.updated, source.unchanged, int(merged["num_target_rows_deleted"]))

@@ -9,8 +9,9 @@ statement or at the commit, and the step runs again without the cap.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +26,18 @@ from converters.tables.sql import DIALECTS, table_parts
 _ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64()}
 MEMORY_LIMIT = "128MB"
 Done = TypeVar("Done")
+
+
+@contextlib.contextmanager
+def _interrupts_as_such() -> Iterator[None]:
+    """DuckDB turns Ctrl-C (and SIGTERM, which the command raises as Ctrl-C) during a query into a plain
+    RuntimeError: back into KeyboardInterrupt, so that the load stops as interrupted (exit 130), rolled back."""
+    try:
+        yield
+    except RuntimeError as error:
+        if str(error) != "Query interrupted":
+            raise
+        raise KeyboardInterrupt from error
 
 
 class DuckDbTarget(SqlTarget):
@@ -73,10 +86,12 @@ class DuckDbTarget(SqlTarget):
         self.connection.close()
 
     def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
-        self.connection.execute(sql, list(parameters))
+        with _interrupts_as_such():
+            self.connection.execute(sql, list(parameters))
 
     def _fetch(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.connection.execute(sql, list(parameters)).fetchall()
+        with _interrupts_as_such():
+            return self.connection.execute(sql, list(parameters)).fetchall()
 
     def _described(self, table: str, temporary: bool) -> list[Column] | None:
         # information_schema, not DESCRIBE: in a transaction, DESCRIBE of a missing table aborts it.

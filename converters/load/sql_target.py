@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from converters.layout import KEY_FIELD, Field
+from converters.load.commit import interrupts_held
 from converters.load.errors import LoadConflict, LoadError, LoadFailed, refused_by_append
 from converters.load.evolution import Column, Fixes, OnSchemaChange, added_columns
 from converters.load.ledger import LEDGER_COLUMNS, LEDGER_KINDS, LedgerEntry, LedgerRow
@@ -196,13 +197,18 @@ class SqlTarget(ABC):
 
     def apply(self, change: Change) -> Applied:
         self._open()
+        closed = False
         try:
             applied = self._apply(change)
-            self._commit()
+            with interrupts_held():  # begun, the commit is seen through, and the connection closed after it
+                self._commit()
+                closed = True
+                self._close()
         except self.errors as error:
             raise LoadFailed(f"cannot load into {self.table}: {str(error).strip()}; the table is unchanged") from error
         finally:
-            self._close()
+            if not closed:
+                self._close()  # the transaction rolled back
         return applied
 
     def _apply(self, change: Change) -> Applied:
