@@ -24,6 +24,7 @@ back: table and ledger are both as they were.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -203,7 +204,10 @@ class SqlTarget(ABC):
             with interrupts_held():  # begun, the commit is seen through, and the connection closed after it
                 self._commit()
                 closed = True
-                self._close()
+                # Committed: the load is done. A failure to close now (DuckDB's checkpoint, say) leaves it so,
+                # and must not be reported as a load that changed nothing, or tried again.
+                with contextlib.suppress(*self.errors):
+                    self._close()
         except self.errors as error:
             raise LoadFailed(f"cannot load into {self.table}: {str(error).strip()}; the table is unchanged") from error
         finally:
