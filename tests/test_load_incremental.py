@@ -584,3 +584,19 @@ def test_a_file_with_several_entries_by_hand_is_read_again(run_cli: RunCli, tmp_
     counts = _summary(_loaded(warehouse, run_cli, str(corpus)))
     assert (counts["files"], counts["unchanged"], counts["deleted"]) == (1, 1, 1)  # the row of its other entry goes
     assert "https://example.org/by-hand" not in {url for url, _ in warehouse.ledger()}
+
+
+def test_a_corpus_through_a_link_and_through_its_target_is_one_corpus(
+    run_cli: RunCli, target: Target, tmp_path: Path
+) -> None:
+    corpus = _corpus(tmp_path)
+    link = tmp_path / "link"
+    link.symlink_to(corpus, target_is_directory=True)
+    _loaded(target, run_cli, str(link))
+    assert {file for _, file in target.ledger()} == {str(path.resolve()) for path in corpus.iterdir()}
+    assert _summary(_loaded(target, run_cli, str(corpus)))["files"] == 0
+    (corpus / "edge-minimal.md").unlink()
+    _set(corpus / "edge-body-and-text.md", r"^webUrl: .*$", 'webUrl: "https://example.org/news/moved"')
+    counts = _summary(_loaded(target, run_cli, str(link), "--prune"))
+    assert (counts["files"], counts["inserted"], counts["deleted"]) == (1, 1, 2)
+    _same_as_a_fresh_load(target, run_cli, str(corpus))

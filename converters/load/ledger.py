@@ -130,6 +130,11 @@ class Listing:
     keys: list[str] = field(default_factory=list)  # the ledger's `file`: the absolute path, or the URI
     stamps: list[Stamp] = field(default_factory=list)
     has_objects: bool = False  # some are stored objects
+    resolved: dict[str, str] = field(default_factory=dict)  # _resolved(paths): the real paths of linked paths
+
+    def key(self, name: str) -> str:
+        """The ledger's `file` for a file the run names `name`."""
+        return _real_key(_key(name), self.resolved)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -174,7 +179,28 @@ def list_corpus(paths: Sequence[str], options: CheckOptions, started_ns: int) ->
     _list_objects(objects, listing)
     if not names:
         raise InputError(f"no articles found in {', '.join(paths)} (looked for {', '.join(options.patterns)})")
+    listing.resolved = _resolved(paths)
+    if listing.resolved:
+        listing.keys[:] = [_real_key(key, listing.resolved) for key in listing.keys]
     return listing
+
+
+def _resolved(paths: Sequence[str]) -> dict[str, str]:
+    """The absolute path -> the real path, of each local path given that a symbolic link leads to. The ledger
+    names a file by its real path: a corpus loaded through a link and through its target is one corpus, and
+    --prune through either sees the files gone. (Links inside the corpus are not followed by the walk.)"""
+    resolved = {}
+    for path in paths:
+        if path != STDIN and not is_uri(path) and (apparent := os.path.abspath(path)) != os.path.realpath(path):
+            resolved[apparent] = os.path.realpath(path)
+    return resolved
+
+
+def _real_key(key: str, resolved: dict[str, str]) -> str:
+    for apparent, real in resolved.items():
+        if key == apparent or is_within(key, apparent):
+            return real + key[len(apparent) :]
+    return key
 
 
 def _list_objects(uris: list[str], listing: Listing) -> None:
@@ -222,7 +248,7 @@ class Plan:
 
     def position(self, name: str) -> int:
         """The walk index of a file listed, by the name the run gave it; -1 for one not listed."""
-        return self.positions.get(_key(name), -1)
+        return self.positions.get(self.listing.key(name), -1)
 
     def unchanged(self, url: str) -> int | None:
         """The walk index of the unchanged file, not read, whose entry has `url`; None if there is none."""
@@ -284,7 +310,7 @@ def plan_load(
     plan.positions = dict(zip(listing.keys, range(len(listing)), strict=True))
     plan.url_files = {row[0]: row[1] for row in ledger}
     if prune:
-        gone = set(_gone(paths, list(files - plan.positions.keys())))
+        gone = set(_gone([listing.key(path) for path in paths], list(files - plan.positions.keys())))
         plan.forget.update(row[0] for row in ledger if row[1] in gone)
     return plan
 
@@ -345,10 +371,10 @@ def _fingerprints(files: list[Listed], limit: int, jobs: int) -> list[str | None
         return [fingerprint for fingerprints in hashed for fingerprint in fingerprints]
 
 
-def _gone(paths: Sequence[str], unlisted: list[str]) -> Iterator[str]:
-    """The files the ledger knows under `paths` that the walk did not list, and that no longer exist. One
-    the walk leaves out (another --include, a file loaded by name) still exists: its row stays."""
-    roots = [_key(path) for path in paths]
+def _gone(roots: Sequence[str], unlisted: list[str]) -> Iterator[str]:
+    """The files the ledger knows under `roots` (the paths given, as the ledger names them) that the walk did
+    not list, and that no longer exist. One the walk leaves out (another --include, a file loaded by name)
+    still exists: its row stays."""
     under = [key for key in unlisted if any(key == root or is_within(key, root) for root in roots)]
     objects = Listing()
     _list_objects([key for key in under if is_uri(key)], objects)
