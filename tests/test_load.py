@@ -435,3 +435,25 @@ def test_a_duckdb_query_interrupted_stops_the_load_as_interrupted(tmp_path: Path
     finally:
         timer.cancel()
         target._close()
+
+
+def test_a_duckdb_file_another_process_holds_is_busy_not_unusable(run_cli: RunCli, tmp_path: Path) -> None:
+    import sys
+
+    into = tmp_path / "w.duckdb"
+    assert run_cli("load", str(CORPUS), "--into", str(into)).exit_code == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(into)!r}); print('ready'); "
+         "sys.stdout.flush(); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        result = run_cli("load", str(CORPUS), "--into", str(into))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 3  # as for a load that meets another: a job that runs again on 3 finds it free
+    assert "is in use by another process, nothing was loaded" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -75,6 +75,14 @@ class DuckDbTarget(SqlTarget):
             if self.memory_limit is not None:
                 config["memory_limit"] = self.memory_limit
             self.connection = duckdb.connect(self.target, config=config)
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise LoadError(f"cannot open DuckDB database {self.target}: {error}") from error
+            # Another process has the file open (another load, a notebook): it is busy, not unusable. Exit 3, as
+            # for a load that meets another one: a nightly job that runs again on 3 will find it free.
+            raise LoadFailed(
+                f"DuckDB database {self.target} is in use by another process, nothing was loaded: {error}"
+            ) from error
         except duckdb.Error as error:
             raise LoadError(f"cannot open DuckDB database {self.target}: {error}") from error
         self.connection.begin()
