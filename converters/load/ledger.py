@@ -131,10 +131,11 @@ class Listing:
     stamps: list[Stamp] = field(default_factory=list)
     has_objects: bool = False  # some are stored objects
     resolved: dict[str, str] = field(default_factory=dict)  # _resolved(paths): the real paths of linked paths
+    here: str = ""  # the current directory when listed, that relative names are under
 
     def key(self, name: str) -> str:
-        """The ledger's `file` for a file the run names `name`."""
-        return _real_key(_key(name), self.resolved)
+        """The ledger's `file` for a file the run names `name`, as the listing named it."""
+        return name if is_uri(name) else _real_key(_local_key(name, self.here), self.resolved)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -153,10 +154,10 @@ def list_corpus(paths: Sequence[str], options: CheckOptions, started_ns: int) ->
     if STDIN in paths:
         raise InputError("a load reads files, not standard input: its ledger names each file it took")
     found = find_article_files(paths, options.patterns, options.excludes, force_exclude=options.force_exclude)
-    listing = Listing()
+    listing = Listing(here=os.getcwd())
     names, keys, stamps = listing.names, listing.keys, listing.stamps
     objects: list[str] = []
-    here, stat = os.getcwd(), os.stat
+    here, stat = listing.here, os.stat
     safe_before = started_ns - RACY_MARGIN_NS  # a file changed since may change again unseen in the same tick
     for name in found:  # once per corpus file: kept to the bare steps
         if is_uri(name):
@@ -387,11 +388,6 @@ def _gone(roots: Sequence[str], unlisted: list[str]) -> Iterator[str]:
 def _read(plan: Plan, at: int, known: list[LedgerRow]) -> None:
     plan.read.append(at)
     plan.forget.update(row[0] for row in known)  # entries of a file read are made again, from what it holds now
-
-
-def _key(path: str) -> str:
-    """The ledger's name of a file: its absolute path, or its URI."""
-    return path if is_uri(path) else _local_key(path, os.getcwd())
 
 
 def _local_key(path: str, here: str) -> str:
