@@ -24,7 +24,6 @@ from converters.load.sql_target import STAGED, SqlTarget
 from converters.load.staged import staged_batches
 from converters.tables.sql import DIALECTS, qualified_name
 
-COPY_BATCH_ROWS = 1_000  # rows held as Python values at once: the peak grows with it
 # Loads into one database take turns at writing: two that create the ledger at once would otherwise
 # collide in PostgreSQL's catalog (CREATE TABLE IF NOT EXISTS is not safe against a concurrent one).
 _LOAD_LOCK = 0x61727469636C6573  # "articles"
@@ -112,7 +111,7 @@ class PostgresTarget(SqlTarget):
 def _rows(staged: Path, layout: Field) -> Iterator[list[Any]]:
     """The staged rows, batch by batch, as PostgreSQL values: memory stays flat."""
     nested = [f.name for f in layout.children if DIALECTS["postgres"].column_type(f) == "jsonb"]
-    for batch in staged_batches(staged, COPY_BATCH_ROWS):
+    for batch in staged_batches(staged):
         for record in batch.to_pylist():
             for name in nested:
                 if record[name] is not None:

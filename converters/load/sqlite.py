@@ -24,8 +24,6 @@ from converters.load.staged import staged_batches
 from converters.tables.sql import DIALECTS
 from converters.timestamps import rfc3339
 
-INSERT_BATCH_ROWS = 1_000  # rows held as Python values at once: the peak grows with it
-
 
 class SqliteTarget(SqlTarget):
     errors = (sqlite3.Error,)
@@ -108,7 +106,7 @@ class SqliteTarget(SqlTarget):
 def _rows(staged: Path, layout: Field) -> Iterator[tuple[Any, ...]]:
     """The staged rows as SQLite values, a column of a batch at a time: memory stays flat."""
     columns = [(child.name, _convert.get(child.kind)) for child in layout.children]
-    for batch in staged_batches(staged, INSERT_BATCH_ROWS):
+    for batch in staged_batches(staged):
         values = [batch.column(name).to_pylist() for name, _ in columns]
         converted = [
             [convert(value) if value is not None else None for value in column] if convert else column

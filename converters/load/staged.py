@@ -9,8 +9,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+BATCH_ROWS = 1_000  # rows a target turns into Python values at once: its peak memory grows with it
 
-def staged_batches(staged: Path, rows: int) -> Iterator[pa.RecordBatch]:
+
+def staged_batches(staged: Path, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
     """The staged rows, `rows` at a time, in memory that stays flat. Pre-buffered, the reader fetched every
     row group's column chunks at once, and with threads it decoded ahead (docs/performance.md)."""
     batches: Iterator[pa.RecordBatch] = pq.ParquetFile(staged, pre_buffer=False).iter_batches(rows, use_threads=False)
