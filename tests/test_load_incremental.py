@@ -135,6 +135,26 @@ def test_prune_deletes_exactly_the_rows_of_removed_files(run_cli: RunCli, target
     assert MINIMAL not in {url for url, _ in target.ledger()}
 
 
+def test_a_ledger_read_a_few_entries_at_a_time_is_compared_whole(
+    run_cli: RunCli, target: Target, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger is compared with the listing as it is read: every batch counts, not the first or the last."""
+    from converters.load.delta import DeltaTarget
+    from converters.load.sql_target import SqlTarget
+
+    for kind in (SqlTarget, DeltaTarget):
+        monkeypatch.setattr(kind, "ledger_batch", 2)  # five entries: three batches
+    corpus = _corpus(tmp_path)
+    _loaded(target, run_cli, str(corpus))
+    _set(corpus / "edge-minimal.md", r"^title: .*$", 'title: "Edited"')
+    (corpus / "edge-offsets-and-nulls.md").unlink()  # the last file of the walk
+    counts = _summary(_loaded(target, run_cli, str(corpus), "--prune"))
+    assert counts | {"s": 0} == {
+        "inserted": 0, "updated": 1, "unchanged": 0, "deleted": 1, "skipped": 3, "rejected": 0, "files": 1, "s": 0,
+    }  # fmt: skip
+    _same_as_a_fresh_load(target, run_cli, str(corpus))
+
+
 def test_prune_leaves_a_webUrl_that_another_file_took(run_cli: RunCli, target: Target, tmp_path: Path) -> None:
     corpus = _corpus(tmp_path)
     _loaded(target, run_cli, str(corpus))

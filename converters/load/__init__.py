@@ -1,9 +1,10 @@
 """Paths -> a warehouse table that follows the corpus: `articles load PATH... --into TARGET`.
 
-1. The target is described: the table's columns against the schema's
-   (converters/load/evolution.py), and its file ledger (ledger.py).
-2. The corpus is listed and compared with the ledger: only files that are
-   new or changed are read (`--mode replace`: every file).
+1. The corpus is listed.
+2. The target is described: the table's columns against the schema's
+   (converters/load/evolution.py), and its file ledger (ledger.py), read a
+   batch at a time and compared with the listing: only files that are new
+   or changed are read (`--mode replace`: every file).
 3. Those are checked and exported to a temporary Parquet file, with the same
    validation, rejects and `--on-invalid` rules as `articles export`; their
    webUrls are checked against the unchanged files' too.
@@ -36,7 +37,14 @@ from converters.findings import FileResult
 from converters.layout import KEY_FIELD, Field, article_layout, required_fields
 from converters.load.errors import LoadConflict, LoadError, LoadFailed
 from converters.load.evolution import Column, OnSchemaChange, SchemaChangeError
-from converters.load.ledger import LEDGER_TABLE, LedgerUrls, ledger_rules, list_corpus, plan_load
+from converters.load.ledger import (
+    LEDGER_TABLE,
+    LedgerComparison,
+    LedgerUrls,
+    ledger_rules,
+    list_corpus,
+    plan_load,
+)
 from converters.load.sql_target import RESERVED_PREFIX, Applied, Change, Mode, TableState
 from converters.output import AtomicOutput, atomic_output, refuse_inputs_as_outputs
 from converters.registry import import_named
@@ -60,7 +68,7 @@ class Counts:
 class Target(Protocol):
     """One load's database (sql_target.SqlTarget is every SQL engine's)."""
 
-    def describe(self) -> TableState: ...
+    def describe(self, ledger: LedgerComparison | None) -> TableState: ...
 
     def planned_columns(
         self, state: TableState, required: frozenset[str], on_change: OnSchemaChange
@@ -177,13 +185,13 @@ def load(
         raise LoadError(f"cannot make {local}: directory {os.path.dirname(local)} does not exist")
     if options.ledger is not None and backend.name == "delta":
         raise LoadError("--ledger does not apply to Delta Lake: each row keeps its ledger entry in _articles_* columns")
-    state = database.describe()  # and closed again before the checks fork their workers
-    # Listed before the columns are compared: a mistyped path or an empty corpus is the error to report first.
+    # Listed first: a mistyped path or an empty corpus is the error to report first, and the ledger is compared
+    # with the listing as it is read, never held whole.
     listing = list_corpus(paths, check, time.time_ns())
     replace = options.mode == "replace"
-    rules = ledger_rules(schema, check)
-    plan = plan_load(paths, listing, [] if replace else state.entries, check, rules=rules, prune=options.prune)
-    state.entries.clear()  # planned: what the plan keeps of them, it holds
+    compared = LedgerComparison(paths, listing, rules=ledger_rules(schema, check), prune=options.prune)
+    state = database.describe(None if replace else compared)  # and closed again before the checks fork workers
+    plan = plan_load(compared, check)
     added = [] if replace else database.planned_columns(state, required_fields(schema), options.on_schema_change)
     summary.read, summary.counts.skipped = len(plan.read), plan.skipped
     loaded: list[tuple[str, str, str | None]] = []

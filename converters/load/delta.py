@@ -43,8 +43,8 @@ from converters.load import target_path
 from converters.load.commit import interrupts_held
 from converters.load.errors import LoadConflict, LoadError, LoadFailed, refused_by_append
 from converters.load.evolution import Column, Fixes, OnSchemaChange, added_columns
-from converters.load.ledger import LEDGER_KINDS, LedgerEntry, LedgerRow
-from converters.load.sql_target import Applied, Change, TableState
+from converters.load.ledger import LEDGER_KINDS, LedgerComparison, LedgerEntry
+from converters.load.sql_target import LEDGER_BATCH, Applied, Change, TableState
 from converters.load.staged import staged_batches
 
 ACTION = "_articles_action"
@@ -58,6 +58,8 @@ COMPARE_BATCH_ROWS = 5_000
 
 
 class DeltaTarget:
+    ledger_batch = LEDGER_BATCH
+
     def __init__(self, target: str, table: str, ledger: str, layout: Field) -> None:
         self.uri = target_path(target)
         self.table = table  # the table's name in its metadata, when a load creates it
@@ -67,12 +69,12 @@ class DeltaTarget:
 
     # -- planning --------------------------------------------------------------------------------
 
-    def describe(self) -> TableState:
+    def describe(self, ledger: LedgerComparison | None) -> TableState:
         expected = _columns(_as_delta(self.data))
         try:
             table = self._open()
         except TableNotFoundError:
-            return TableState(None, expected, [], "")
+            return TableState(None, expected, "")
         stored = pa.schema(table.schema().to_arrow())
         columns = _columns(pa.schema([field for field in stored if not field.name.startswith("_articles_")]))
         if not set(_LEDGER_NAMES) <= set(stored.names):
@@ -80,11 +82,14 @@ class DeltaTarget:
                 f"the Delta table {self.uri} has no _articles_* ledger columns: it was not made by articles load; "
                 "load into another table, or rebuild this one with --mode replace"
             )
-        known = ds.field("_articles_file").is_valid()
-        planned = [KEY_FIELD, *_LEDGER_NAMES[:-2]]  # LedgerRow: the entry without its load_id
-        ledger = table.to_pyarrow_dataset().to_table(columns=planned, filter=known)
-        entries: list[LedgerRow] = list(zip(*(ledger.column(name).to_pylist() for name in planned), strict=True))
-        return TableState(columns, expected, entries, str(table.version()))
+        if ledger is not None:
+            known = ds.field("_articles_file").is_valid()
+            planned = [KEY_FIELD, *_LEDGER_NAMES[:-2]]  # LedgerRow: the entry without its load_id
+            ledger.start()
+            batches = table.to_pyarrow_dataset().to_batches(columns=planned, filter=known, batch_size=self.ledger_batch)
+            for batch in batches:
+                ledger.take(zip(*(batch.column(name).to_pylist() for name in planned), strict=True))
+        return TableState(columns, expected, str(table.version()))
 
     def planned_columns(self, state: TableState, required: frozenset[str], on_change: OnSchemaChange) -> list[Column]:
         if state.columns is None:

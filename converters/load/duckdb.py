@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from converters.load import LoadError, LoadFailed
 from converters.load.evolution import Column
+from converters.load.ledger import LedgerComparison
 from converters.load.sql_target import CHANGED, STAGED, Applied, Change, SqlTarget, TableState
 from converters.tables.sql import DIALECTS, table_parts
 
@@ -45,8 +46,9 @@ class DuckDbTarget(SqlTarget):
     dialect = DIALECTS["duckdb"]
     memory_limit: str | None = MEMORY_LIMIT  # None: DuckDB's own
 
-    def describe(self) -> TableState:
-        return self._within_memory(super().describe)
+    def describe(self, ledger: LedgerComparison | None) -> TableState:
+        describing = super().describe
+        return self._within_memory(lambda: describing(ledger))
 
     def apply(self, change: Change) -> Applied:
         applying = super().apply
@@ -100,6 +102,12 @@ class DuckDbTarget(SqlTarget):
     def _fetch(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with _interrupts_as_such():
             return self.connection.execute(sql, list(parameters)).fetchall()
+
+    def _batches(self, sql: str, parameters: Sequence[Any] = ()) -> Iterator[Sequence[tuple[Any, ...]]]:
+        with _interrupts_as_such():
+            rows = self.connection.execute(sql, list(parameters))
+            while batch := rows.fetchmany(self.ledger_batch):
+                yield batch
 
     def _described(self, table: str, temporary: bool) -> list[Column] | None:
         # information_schema, not DESCRIBE: in a transaction, DESCRIBE of a missing table aborts it.

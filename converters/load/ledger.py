@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -239,7 +238,7 @@ class Plan:
     restated: list[LedgerEntry] = field(default_factory=list)  # unchanged files whose stamp changed
     forget: set[str] = field(default_factory=set)  # webUrls whose entries go: files read again, or gone
     skipped: int = 0  # unchanged files, not read
-    url_files: dict[str, str] = field(default_factory=dict)  # webUrl -> file, of every entry
+    url_at: dict[str, int] = field(default_factory=dict)  # webUrl -> walk index, of every entry of a file listed
     positions: dict[str, int] = field(default_factory=dict)  # file -> walk index, of every file listed
     read_at: set[int] = field(default_factory=set)  # the files read
 
@@ -253,8 +252,8 @@ class Plan:
 
     def unchanged(self, url: str) -> int | None:
         """The walk index of the unchanged file, not read, whose entry has `url`; None if there is none."""
-        at = self.positions.get(self.url_files.get(url, ""), -1)
-        return at if at >= 0 and at not in self.read_at else None
+        at = self.url_at.get(url)
+        return at if at is not None and at not in self.read_at else None
 
     def entries(self, loaded: Iterable[tuple[str, str, str | None]], load_id: str) -> list[LedgerEntry]:
         """The new entries: one per (file name, webUrl, digest of the bytes checked) loaded, with the size and
@@ -273,66 +272,93 @@ class Plan:
         return fresh + kept
 
 
-def plan_load(
-    paths: Sequence[str],
-    listing: Listing,
-    ledger: Sequence[LedgerRow],
-    options: CheckOptions,
-    *,
-    rules: str,
-    prune: bool,
-) -> Plan:
-    """Compare the corpus listed under `paths` with the ledger (empty: read everything), for a load by `rules`."""
-    plan = Plan(listing, rules)
-    files = {row[1] for row in ledger}
-    trusted = _trusted(ledger, rules, listing.has_objects, several=len(files) < len(ledger)).get
-    # The one step per corpus file: a dictionary look-up and a tuple compared, in a comprehension.
-    listed = enumerate(zip(listing.keys, listing.stamps, strict=True))
-    changed = [at for at, (key, stamp) in listed if trusted(key) != stamp]
+# What LedgerComparison knows of each file listed, once the ledger is read.
+_NO_ENTRY, _SAME_STAMP, _OTHER_STAMP, _SEVERAL, _RECORDS = range(5)
+
+
+class LedgerComparison:
+    """The ledger's entries compared with the listing as the target reads them, a batch at a time: what is kept
+    is a flag and a webUrl per file listed, and the entries of the few files whose stamp changed, never the
+    whole ledger as tuples (docs/performance.md)."""
+
+    def __init__(self, paths: Sequence[str], listing: Listing, *, rules: str, prune: bool) -> None:
+        self.listing, self.rules = listing, rules
+        # --prune: the paths given, as the ledger names them, under which an entry whose file is gone goes too
+        self.prune_under = [listing.key(path) for path in paths] if prune else None
+        self.positions = dict(zip(listing.keys, range(len(listing)), strict=True))
+        self.start()
+
+    def start(self) -> None:
+        """Forget what was taken: a target that reads the ledger again (DuckDB, uncapped) starts over."""
+        self.flags = bytearray(len(self.listing))  # per file listed: _NO_ENTRY, _SAME_STAMP, ...
+        self.url_at: dict[str, int] = {}
+        self.other_stamp: dict[int, LedgerRow] = {}  # the entry of a file whose stamp differs from its listing's
+        self.unlisted: dict[str, list[str]] = {}  # --prune: file -> webUrls, of entries under the paths not listed
+
+    def take(self, rows: Iterable[LedgerRow]) -> None:
+        """Compare a batch of the table's entries with the listing (the one step per entry, kept bare)."""
+        flags, url_at, stamps, other_stamp = self.flags, self.url_at, self.listing.stamps, self.other_stamp
+        rules, position = self.rules, self.positions.get
+        for row in rows:
+            url, file, fingerprint, size, stat, by = row
+            at = position(file)
+            if at is None:
+                if self.prune_under is not None and _under(file, self.prune_under):
+                    self.unlisted.setdefault(file, []).append(url)
+                continue
+            url_at[url] = at
+            if flags[at] != _NO_ENTRY:  # a file of records, or a ledger edited by hand: read
+                flags[at] = _SEVERAL
+                continue
+            # An entry of a local file that was safe to stamp has a stat stamp; an object's has none, but its ETag.
+            if stat is None and is_uri(file):
+                stat = fingerprint
+            if stat is not None and stamps[at] == (size, stat) and by == rules:
+                flags[at] = _SAME_STAMP
+            else:
+                flags[at] = _OTHER_STAMP
+                other_stamp[at] = row
+
+
+def plan_load(compared: LedgerComparison, options: CheckOptions) -> Plan:
+    """What a load by `compared.rules` reads of the corpus listed, compared with the ledger (not read at all:
+    everything)."""
+    listing, rules, flags = compared.listing, compared.rules, compared.flags
+    plan = Plan(listing, rules, positions=compared.positions, url_at=compared.url_at)
+    # A file of records is always read, whatever its entries say: each holds many articles.
+    for key in data_files(listing.keys):
+        at = compared.positions[key]
+        flags[at] = _RECORDS if flags[at] != _NO_ENTRY else _NO_ENTRY
+    changed = [at for at, flag in enumerate(flags) if flag != _SAME_STAMP]
     plan.skipped = len(listing) - len(changed)
-    keys = {listing.keys[at] for at in changed}
-    known: dict[str, list[LedgerRow]] = {}
-    for row in (row for row in ledger if row[1] in keys):
-        known.setdefault(row[1], []).append(row)
     to_hash: list[tuple[int, Listed, LedgerRow]] = []
     fingerprinted: list[tuple[int, Listed]] = []  # files read that no worker fingerprints
+    entries_read: set[int] = set()  # files read with several entries: their webUrls are forgotten below
     for at in changed:
-        file = listing.file(at)
-        entries = known.get(file.key, [])
-        if len(entries) == 1 and entries[0][5] == rules and entries[0][3] == file.size and not file.records:
-            to_hash.append((at, file, entries[0]))  # its stamp changed, not its size: the bytes decide
+        file, row = listing.file(at), compared.other_stamp.get(at)
+        if flags[at] == _OTHER_STAMP and row is not None and row[5] == rules and row[3] == file.size:
+            to_hash.append((at, file, row))  # its stamp changed, not its size: the bytes decide
             continue
-        _read(plan, at, entries)
+        plan.read.append(at)
+        if row is not None:
+            plan.forget.add(row[0])  # entries of a file read are made again, from what it holds now
+        if flags[at] in (_SEVERAL, _RECORDS):
+            entries_read.add(at)
         if file.records or file.etag:
             fingerprinted.append((at, file))
+    if entries_read:
+        plan.forget.update(url for url, at in compared.url_at.items() if at in entries_read)
     _hash(plan, to_hash, fingerprinted, options)
     plan.read.sort()  # in walk order: the first of two duplicates is kept
     plan.read_at = set(plan.read)
-    plan.positions = dict(zip(listing.keys, range(len(listing)), strict=True))
-    plan.url_files = {row[0]: row[1] for row in ledger}
-    if prune:
-        gone = set(_gone([listing.key(path) for path in paths], list(files - plan.positions.keys())))
-        plan.forget.update(row[0] for row in ledger if row[1] in gone)
+    if compared.prune_under is not None:
+        for gone in _gone(compared.prune_under, list(compared.unlisted)):
+            plan.forget.update(compared.unlisted[gone])
     return plan
 
 
-def _trusted(ledger: Sequence[LedgerRow], rules: str, objects: bool, *, several: bool) -> dict[str, Stamp]:
-    """file -> the stamp that shows it unchanged, for each file whose entry can stand in for reading it: its
-    only entry (`several`: some file has more), taken by these rules, with a stamp kept or (`objects`) an ETag.
-    A file of records is always read, and so is any file with several entries (a ledger edited by hand)."""
-    # An entry of a local file that was safe to stamp has a stat stamp; an object's has none, but its ETag.
-    trusted: dict[str, Stamp] = {
-        file: (size, stat) for _, file, _, size, stat, by in ledger if stat is not None and by == rules
-    }
-    if objects:
-        trusted.update((row[1], (row[3], row[2])) for row in ledger if row[5] == rules and is_uri(row[1]))
-    for file in data_files(trusted):
-        del trusted[file]
-    if several:
-        for file, count in Counter(row[1] for row in ledger).items():
-            if count > 1:
-                trusted.pop(file, None)
-    return trusted
+def _under(key: str, roots: list[str]) -> bool:
+    return any(key == root or is_within(key, root) for root in roots)
 
 
 def _hash(
@@ -352,7 +378,8 @@ def _hash(
             if file.stat != stat:  # a stamp to keep (or one to drop): else the entry stays as it is
                 plan.restated.append(LedgerEntry(*row[:4], file.stat, plan.rules, ""))
         else:
-            _read(plan, at, [row])
+            plan.read.append(at)
+            plan.forget.add(row[0])
             plan.fingerprints[at] = fingerprint
     files = [file for _, file in fingerprinted]
     plan.fingerprints.update(zip([at for at, _ in fingerprinted], _fingerprints(files, limit, jobs), strict=True))
@@ -376,18 +403,13 @@ def _gone(roots: Sequence[str], unlisted: list[str]) -> Iterator[str]:
     """The files the ledger knows under `roots` (the paths given, as the ledger names them) that the walk did
     not list, and that no longer exist. One the walk leaves out (another --include, a file loaded by name)
     still exists: its row stays."""
-    under = [key for key in unlisted if any(key == root or is_within(key, root) for root in roots)]
+    under = [key for key in unlisted if _under(key, list(roots))]
     objects = Listing()
     _list_objects([key for key in under if is_uri(key)], objects)
     existing = {key for key, (_, etag) in zip(objects.keys, objects.stamps, strict=True) if etag is not None}
     for key in under:
         if (key not in existing) if is_uri(key) else not os.path.lexists(key):
             yield key
-
-
-def _read(plan: Plan, at: int, known: list[LedgerRow]) -> None:
-    plan.read.append(at)
-    plan.forget.update(row[0] for row in known)  # entries of a file read are made again, from what it holds now
 
 
 def _local_key(path: str, here: str) -> str:

@@ -19,7 +19,7 @@ from converters.layout import Field
 from converters.load import LoadError
 from converters.load.evolution import Column
 from converters.load.json_values import json_text
-from converters.load.ledger import LedgerRow
+from converters.load.ledger import LedgerComparison
 from converters.load.sql_target import STAGED, SqlTarget
 from converters.load.staged import staged_batches
 from converters.tables.sql import DIALECTS, qualified_name
@@ -52,13 +52,13 @@ class PostgresTarget(SqlTarget):
     def _serialize(self) -> None:
         self._execute(f"SELECT pg_advisory_xact_lock({_LOAD_LOCK})")
 
-    def _ledger_rows(self) -> list[LedgerRow]:
+    def _read_ledger(self, ledger: LedgerComparison) -> None:
         # Every entry of the table is joined with its row. Fresh from a load, the ledger's statistics can still
         # say it is empty (autovacuum analyzes it later): the planner then looked the entries up one by one,
         # at three times the cost of hashing them. (Until the end of describe()'s transaction, which reads
         # nothing more.)
         self._execute("SET LOCAL enable_nestloop = off")
-        return super()._ledger_rows()
+        super()._read_ledger(ledger)
 
     def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
         self.cursor.execute(sql.encode(), list(parameters) or None)
@@ -66,6 +66,13 @@ class PostgresTarget(SqlTarget):
     def _fetch(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self._execute(sql, parameters)
         return self.cursor.fetchall()
+
+    def _batches(self, sql: str, parameters: Sequence[Any] = ()) -> Iterator[Sequence[tuple[Any, ...]]]:
+        # A cursor on the server: a client-side one would hold every row in libpq's memory first.
+        with self.connection.cursor(name="articles_batches") as rows:
+            rows.execute(sql.encode(), list(parameters) or None)
+            while batch := rows.fetchmany(self.ledger_batch):
+                yield batch
 
     def _described(self, table: str, temporary: bool) -> list[Column] | None:
         name = table if temporary else qualified_name(table, self.dialect)

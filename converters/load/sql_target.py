@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,7 +36,7 @@ from converters.layout import KEY_FIELD, Field
 from converters.load.commit import interrupts_held
 from converters.load.errors import LoadConflict, LoadError, LoadFailed, refused_by_append
 from converters.load.evolution import Column, Fixes, OnSchemaChange, added_columns
-from converters.load.ledger import LEDGER_COLUMNS, LEDGER_KINDS, LedgerEntry, LedgerRow
+from converters.load.ledger import LEDGER_COLUMNS, LEDGER_KINDS, LedgerComparison, LedgerEntry
 from converters.tables.sql import Dialect, create_schema, create_table, qualified_name
 
 Mode = Literal["merge", "append", "replace"]
@@ -50,13 +50,13 @@ STAGED = "_articles_staged"  # the rows read
 FORGOTTEN = "_articles_forgotten"  # webUrls whose ledger entries go
 ENTRIES = "_articles_entries"  # the ledger's new entries
 CHANGED = "_articles_changed"  # rows read that differ from the table's (DuckDB)
+LEDGER_BATCH = 10_000  # ledger entries read at once: a batch is compared with the listing, then let go
 
 
 @dataclass(slots=True)
 class TableState:
     columns: list[Column] | None  # None: no such table yet
     expected: list[Column]  # the schema's columns, as this engine spells their types
-    entries: list[LedgerRow]  # what planning reads of the ledger's entries for the table
     ledger_version: str  # changes with every committed load: apply() checks it is still the same
 
 
@@ -84,6 +84,7 @@ class SqlTarget(ABC):
     parameter = "?"  # the driver's placeholder
     errors: tuple[type[Exception], ...]  # the driver's own: a database that fails mid-load
     changes_types = True  # ALTER TABLE ... ALTER COLUMN ... TYPE exists
+    ledger_batch = LEDGER_BATCH
 
     def __init__(self, target: str, table: str, ledger: str, layout: Field) -> None:
         self.target, self.table, self.layout = target, table, layout
@@ -111,6 +112,10 @@ class SqlTarget(ABC):
 
     @abstractmethod
     def _fetch(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def _batches(self, sql: str, parameters: Sequence[Any] = ()) -> Iterator[Sequence[tuple[Any, ...]]]:
+        """A query's rows, `ledger_batch` at a time: never all of a large table's at once."""
 
     @abstractmethod
     def _described(self, table: str, temporary: bool) -> list[Column] | None:
@@ -154,32 +159,34 @@ class SqlTarget(ABC):
     def _database_exists(self) -> bool:
         return True
 
-    def describe(self) -> TableState:
+    def describe(self, ledger: LedgerComparison | None) -> TableState:
+        """The table as it is, and (unless `ledger` is None) its ledger's entries, read into `ledger`."""
         if not self._database_exists():
-            return TableState(None, [], [], "")  # made by apply(), so that a load that stops first leaves none
+            return TableState(None, [], "")  # made by apply(), so that a load that stops first leaves none
         self._open()
         try:
-            return self._describe()
+            return self._describe(ledger)
         except self.errors as error:
             raise LoadError(f"cannot read table {self.table}: {str(error).strip()}") from error
         finally:
             self._close()
 
-    def _describe(self) -> TableState:
+    def _describe(self, ledger: LedgerComparison | None) -> TableState:
         expected_ddl = create_table(self.layout, EXPECTED, self.dialect).replace(
             "CREATE TABLE IF NOT EXISTS", "CREATE TEMPORARY TABLE", 1
         )
         self._execute(expected_ddl)
         expected = self._described(EXPECTED, temporary=True)
         assert expected is not None
-        state = TableState(self._described(self.table, temporary=False), expected, [], "")
-        ledger = self._described(self.ledger_table, temporary=False)
-        if ledger is not None:
-            self._check_ledger(ledger)
+        state = TableState(self._described(self.table, temporary=False), expected, "")
+        ledger_columns = self._described(self.ledger_table, temporary=False)
+        if ledger_columns is not None:
+            self._check_ledger(ledger_columns)
             state.ledger_version, _ = self._ledger_state()
             # Without the table (or its key), no entry holds: every file is read.
-            if state.columns is not None and KEY_FIELD in (column.name for column in state.columns):
-                state.entries = self._ledger_rows()
+            has_key = state.columns is not None and KEY_FIELD in (column.name for column in state.columns)
+            if ledger is not None and has_key:
+                self._read_ledger(ledger)
         return state
 
     def _check_ledger(self, columns: list[Column]) -> None:
@@ -295,23 +302,22 @@ class SqlTarget(ABC):
         table = f"CREATE TABLE IF NOT EXISTS {self.ledger} ({', '.join([*columns, key])})"
         return [schema, table] if schema else [table]
 
-    def _ledger_rows(self) -> list[LedgerRow]:
-        """The table's entries, but those whose row the table lacks: a row deleted by hand (or a table emptied)
-        makes its file read again, rather than trusted as loaded."""
+    def _read_ledger(self, ledger: LedgerComparison) -> None:
+        """The table's entries into `ledger`, a batch at a time, but those whose row the table lacks: a row
+        deleted by hand (or a table emptied) makes its file read again, rather than trusted as loaded."""
         p, key = self.parameter, self.dialect.identifier("webUrl")
-        columns = ", ".join(f"l.{self.dialect.identifier(name)}" for name in LEDGER_COLUMNS if name != "load_id")
-        rows = self._fetch(f'SELECT {columns} FROM {self.ledger} l WHERE l."table_name" = {p}', [self.table])
-        # Asked apart: as a condition of the query above, SQLite's look-up per entry doubled its time, where a
+        # Asked apart: as a condition of the query below, SQLite's look-up per entry doubled its time, where a
         # query that finds none costs a third of it.
         lacking = self._fetch(
             f'SELECT l.{key} FROM {self.ledger} l WHERE l."table_name" = {p} '
             f"AND NOT EXISTS (SELECT 1 FROM {self.name} t WHERE t.{self.key} = l.{key})",
             [self.table],
         )
-        if lacking:
-            urls = {url for (url,) in lacking}
-            rows = [row for row in rows if row[0] not in urls]
-        return rows
+        urls = {url for (url,) in lacking}
+        columns = ", ".join(f"l.{self.dialect.identifier(name)}" for name in LEDGER_COLUMNS if name != "load_id")
+        ledger.start()
+        for batch in self._batches(f'SELECT {columns} FROM {self.ledger} l WHERE l."table_name" = {p}', [self.table]):
+            ledger.take([row for row in batch if row[0] not in urls] if urls else batch)
 
     def _ledger_state(self) -> tuple[str, datetime]:
         """The ledger's version, and when the last load that wrote entries stamped them (the epoch for none).

@@ -54,6 +54,11 @@ class SqliteTarget(SqlTarget):
     def _fetch(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.connection.execute(sql, parameters).fetchall()
 
+    def _batches(self, sql: str, parameters: Sequence[Any] = ()) -> Iterator[Sequence[tuple[Any, ...]]]:
+        rows = self.connection.execute(sql, parameters)
+        while batch := rows.fetchmany(self.ledger_batch):
+            yield batch
+
     def _described(self, table: str, temporary: bool) -> list[Column] | None:
         catalog = "temp" if temporary else "main"
         rows = self._fetch(f"SELECT name, type FROM pragma_table_info(?, '{catalog}') ORDER BY cid", [table])
