@@ -1,5 +1,5 @@
 """`python -m converters` is the `articles` command."""
 
-from converters.cli import main
+from converters.command import main
 
 main()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from converters.cache import FOLDER as CACHE_FOLDER
 from converters.cache import clean as clean_cache
 from converters.cache import is_ours as is_cache_folder
 from converters.check import CheckOptions, IndexSpaceError, Summary, check_paths
+from converters.command import interrupt_on_sigterm
 from converters.config import ConfigError, find_config, read_config, settings_for
 from converters.discover import DEFAULT_PATTERNS, InputError, Walk
 from converters.export import OnInvalid, export_summary_line, human_size
@@ -991,10 +991,8 @@ def cache_clean_command(cache_dir: CacheDir = None, config: ConfigFile = None, i
 
 
 def main() -> None:
-    """Console-script entry point."""
-    # SIGTERM (a CI job cancelled, `timeout`, a container stopped) ends a run as Ctrl-C does:
-    # temporary files removed, nothing published, one line, exit 130.
-    signal.signal(signal.SIGTERM, _interrupt)
+    """The command, once its modules are loaded (converters.command.main is the console script's)."""
+    interrupt_on_sigterm()
     sys.meta_path.insert(0, _WithoutPandas())
     app()
 
@@ -1012,7 +1010,3 @@ class _WithoutPandas:
     def find_spec(self, name: str, path: object = None, target: object = None) -> None:
         if name == "pandas" or name.startswith("pandas."):
             raise ModuleNotFoundError("pandas is not used by the articles command", name=name)
-
-
-def _interrupt(signal_number: int, frame: object) -> None:
-    raise KeyboardInterrupt

@@ -66,3 +66,36 @@ def test_an_export_to_parquet_never_imports_pandas(tmp_path: Path) -> None:
     assert code == 0
     assert "pyarrow" in modules
     assert "pandas" not in modules
+
+
+_INTERRUPTED_WHILE_LOADING = """
+import os, signal, sys
+
+class Interrupts:
+    # Stands in for a Ctrl-C or a SIGTERM that comes while the command's modules load.
+    def find_spec(self, name, path=None, target=None):
+        if name == "converters.cli":
+            if sys.argv[1] == "term":
+                os.kill(os.getpid(), signal.SIGTERM)
+            raise KeyboardInterrupt
+
+sys.meta_path.insert(0, Interrupts())
+from converters.command import main
+main()
+"""
+
+
+@pytest.mark.parametrize("signal_name", ["int", "term"])
+def test_an_interrupt_while_the_command_loads_is_one_line_and_exit_130(signal_name: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_WHILE_LOADING, signal_name],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr, done.stdout) == (130, "articles: interrupted\n", "")
+
+
+def test_the_console_script_is_the_command_that_loads_interruptibly() -> None:
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["scripts"]["articles"] == "converters.command:main"
