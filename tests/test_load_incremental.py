@@ -216,6 +216,15 @@ def test_a_new_optional_property_adds_a_column(run_cli: RunCli, target: Target, 
     assert "the schema adds the column wordCount" in refused.stderr
     if target.backend != "delta":  # a Delta table has no ALTER TABLE: the load or a rebuild adds the column
         assert 'ADD COLUMN "wordCount"' in refused.stderr
+    two_more = {"wordCount": {"type": "integer"}, "readingTime": {"type": "integer"}}
+    refused = target.load(
+        run_cli, str(corpus), "--schema", str(_schema(tmp_path, lambda s: s["properties"].update(two_more))),
+        "--on-schema-change", "fail",
+    )  # fmt: skip
+    assert re.search(r"the schema adds the columns wordCount \(.+\), readingTime \(.+\) to table", refused.stderr)
+    if target.backend != "delta":
+        assert 'ADD COLUMN "wordCount"' in refused.stderr
+        assert 'ADD COLUMN "readingTime"' in refused.stderr
     (corpus / "counted.md").write_text(
         _article("https://example.org/counted").replace("type: article", "type: article\nwordCount: 120", 1), "utf-8"
     )
@@ -250,6 +259,25 @@ def test_a_change_the_rows_cannot_follow_is_a_usage_error(
     assert "--mode replace" in result.stderr
     assert "Traceback" not in result.stderr
     assert (target.rows(), target.ledger()) == before
+
+
+def test_every_change_the_rows_cannot_follow_is_named_at_once(run_cli: RunCli, target: Target, tmp_path: Path) -> None:
+    def change(schema: dict[str, Any]) -> None:
+        schema["properties"]["quality"].update(type="string")
+        schema["properties"].pop("heat")
+        schema["properties"].update(lang={"type": "string"})
+        schema["required"].append("lang")
+
+    _loaded(target, run_cli, str(CORPUS))
+    result = target.load(run_cli, str(CORPUS), "--schema", str(_schema(tmp_path, change)))
+    assert result.exit_code == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    for message in (
+        "column quality of table {table} is ",
+        "table {table} has the column heat (",
+        "the schema adds the required property lang (",
+    ):
+        assert message.format(table=target.shown) in result.stderr
 
 
 def test_an_invalid_file_under_fail_changes_nothing(run_cli: RunCli, target: Target, tmp_path: Path) -> None:

@@ -50,35 +50,47 @@ def added_columns(
     on_change: OnSchemaChange,
     fixes: Fixes,
 ) -> list[Column]:
-    """The columns to add to `table` (in schema order), or SchemaChangeError for a change that needs a person."""
+    """The columns to add to `table` (in schema order), or SchemaChangeError naming every change that needs a
+    person: one load tells them all, rather than one per run."""
     wanted = {column.name: column for column in expected}
+    problems = []
     for column in found:
         new = wanted.get(column.name)
         if new is None:
             fix = _either(fixes.drop(column.name) if fixes.drop else None)
-            raise SchemaChangeError(
+            problems.append(
                 f"table {table} has the column {column.name} ({column.type}), which the schema no longer has: {fix}"
             )
-        if new.type.casefold() != column.type.casefold():
+        elif new.type.casefold() != column.type.casefold():
             fix = _either(fixes.change_type(column.name, new.type) if fixes.change_type else None)
-            raise SchemaChangeError(
+            problems.append(
                 f"column {column.name} of table {table} is {column.type}, and the schema makes it {new.type}: {fix}"
             )
     have = {column.name for column in found}
     missing = [column for column in expected if column.name not in have]
-    for column in missing:
-        if column.name in required:
-            raise SchemaChangeError(
-                f"the schema adds the required property {column.name} ({column.type}), which the rows already in "
-                f"table {table} lack: rebuild the table with --mode replace"
-            )
-        if on_change == "fail":
-            raise SchemaChangeError(
-                f"the schema adds the column {column.name} ({column.type}) to table {table}, and "
-                f"--on-schema-change is fail: {_either(fixes.add(column.name, column.type) if fixes.add else None)}, "
-                "or let the load add it with --on-schema-change evolve"
-            )
+    problems.extend(
+        f"the schema adds the required property {column.name} ({column.type}), which the rows already in "
+        f"table {table} lack: rebuild the table with --mode replace"
+        for column in missing
+        if column.name in required
+    )
+    optional = [column for column in missing if column.name not in required]
+    if on_change == "fail" and optional:
+        problems.append(_refused_additions(table, optional, fixes))
+    if problems:
+        raise SchemaChangeError("; ".join(problems))
     return missing
+
+
+def _refused_additions(table: str, missing: Sequence[Column], fixes: Fixes) -> str:
+    columns = ", ".join(f"{column.name} ({column.type})" for column in missing)
+    statements = [fixes.add(column.name, column.type) for column in missing] if fixes.add else []
+    run = f"run {'; '.join(statements)}, " if statements else ""
+    (the_columns, them) = ("the column", "it") if len(missing) == 1 else ("the columns", "them")
+    return (
+        f"the schema adds {the_columns} {columns} to table {table}, and --on-schema-change is fail: {run}"
+        f"rebuild the table with --mode replace, or let the load add {them} with --on-schema-change evolve"
+    )
 
 
 def _either(statement: str | None) -> str:
