@@ -365,12 +365,26 @@ SchemaOption = Annotated[
         help="JSON Schema to validate against (default: the bundled article schema).",
     ),
 ]
+
+
+def _named(paths: list[str]) -> list[str]:
+    # An empty argument (a shell variable that expanded to nothing) would be taken as the current directory by
+    # some steps and as a missing path by others: refused before either.
+    if "" in paths:
+        raise typer.BadParameter("an empty path names no file or directory")
+    return paths
+
+
 Paths = Annotated[
-    list[str], typer.Argument(metavar="PATH", help="Files, directories (walked recursively) or - for standard input.")
+    list[str],
+    typer.Argument(
+        metavar="PATH", callback=_named, help="Files, directories (walked recursively) or - for standard input."
+    ),
 ]
 # A load's ledger names each file it took: standard input has no name to find again.
 LoadPaths = Annotated[
-    list[str], typer.Argument(metavar="PATH", help="Files and directories (walked recursively), or s3:// URIs.")
+    list[str],
+    typer.Argument(metavar="PATH", callback=_named, help="Files and directories (walked recursively), or s3:// URIs."),
 ]
 Jobs = Annotated[
     int | None,

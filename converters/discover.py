@@ -39,6 +39,8 @@ def find_article_files(
     """
     uris = [path for path in paths if is_uri(path)]
     for path in paths:
+        if not path:
+            raise InputError("an empty path names no file or directory")
         if path != STDIN and path not in uris and not os.path.lexists(path):
             raise InputError(f"path does not exist: {path}")
     objects = _stored_objects(uris)

@@ -429,3 +429,19 @@ def test_every_help_example_parses_as_a_command_line(run_cli: RunCli, command: s
         words = shlex.split(example.split(" < ")[0].split(" > ")[0])
         assert words[:2] == ["articles", command], example
         group.commands[command].make_context(command, words[2:])  # raises for an unknown option or bad value
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["validate"], ["export", "--output", "out.jsonl"], ["load", "--into", "out.sqlite"]],
+    ids=["validate", "export", "load"],
+)
+def test_an_empty_path_is_a_usage_error_naming_it(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # "" would otherwise be taken for it
+    (tmp_path / "a.md").write_text(SEEDS[0].read_text(encoding="utf-8"), encoding="utf-8")
+    result = run_cli(command[0], "", *command[1:])
+    assert result.exit_code == 2
+    assert "an empty path names no file or directory" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.md"]

@@ -75,6 +75,11 @@ def test_a_missing_path_is_an_input_error_before_anything_is_yielded(tmp_path: P
         next(find_article_files([str(tmp_path), str(tmp_path / "nope")]))
 
 
+def test_an_empty_path_is_an_input_error_not_the_current_directory(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="an empty path"):
+        next(find_article_files([str(tmp_path), ""]))
+
+
 def test_stdin_only_once() -> None:
     with pytest.raises(InputError, match="only once"):
         list(find_article_files(["-", "-"]))
