@@ -38,7 +38,15 @@ from converters.cache import (
     pack_record,
     remove_database,
 )
-from converters.discover import DEFAULT_PATTERNS, STDIN, InputError, find_article_files, is_uri
+from converters.discover import (
+    DEFAULT_PATTERNS,
+    STDIN,
+    InputError,
+    absolute,
+    find_article_files,
+    is_plain_relative,
+    is_uri,
+)
 from converters.fast_reader import fast_record
 from converters.findings import FileResult, Finding, Position, in_file_order, json_pointer, position_at
 from converters.inputs import Record, as_article, input_format, read_records
@@ -784,19 +792,9 @@ class _StoredObjects:
 
 def _key(path: str, here: str, settings: CacheSettings) -> str:
     """The file's key in the cache: as CacheSettings.key_of says, of its absolute path."""
-    if _plain(path):  # the usual cases, a walk's paths, relative or absolute: normpath would not change them
-        if path[0] == "/":
-            return settings.key_of(path)
-        if here == settings.base:
-            return path  # under the folder that holds the cache: already the key
-    return settings.key_of(os.path.normpath(os.path.join(here, path)))
-
-
-def _plain(path: str) -> bool:
-    """A path that os.path.normpath leaves as it is: no `.` or `..` part, no doubled `/`, no `/` at
-    the end. (A hidden name, `a/.b`, fails too: it then takes the longer way, to the same key.) Tested
-    for each file of a warm run, so by substring, which is five times faster than a regular expression."""
-    return os.sep == "/" and path[:1] not in (".", "") and "/." not in path and "//" not in path and path[-1:] != "/"
+    if here == settings.base and is_plain_relative(path):
+        return path  # under the folder that holds the cache, as a walk names it: already the key
+    return settings.key_of(absolute(path, here))
 
 
 def _storable(key: str) -> bool:

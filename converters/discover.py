@@ -205,6 +205,27 @@ def walk_finds(root: str, path: str, patterns: Sequence[str], excludes: Sequence
     return Patterns.of(patterns).match(parts[-1], relative)
 
 
+def absolute(path: str, here: str) -> str:
+    """os.path.abspath(path), with `here` as the current directory. Asked once per file of a load, and of a warm
+    run (the cache's key): a walk's names need no normalizing, and joined as they are cost a tenth of abspath's
+    time."""
+    if _plain(path):
+        return path if path[0] == "/" else f"{here}/{path}"
+    return os.path.normpath(os.path.join(here, path))
+
+
+def is_plain_relative(path: str) -> bool:
+    """A relative path that absolute() only joins to the current directory."""
+    return _plain(path) and path[0] != "/"
+
+
+def _plain(path: str) -> bool:
+    """A path that os.path.normpath leaves as it is: no `.` or `..` part, no doubled `/`, no `/` at the end.
+    (A hidden name, `a/.b`, fails too: it then takes the longer way, to the same path.) By substring, five
+    times faster than a regular expression."""
+    return os.sep == "/" and path[:1] not in (".", "") and "/." not in path and "//" not in path and path[-1:] != "/"
+
+
 def from_here(path: str) -> str:
     """A path as exclude patterns see it, and as a user names it: relative to the current directory when it
     is inside it, else absolute."""

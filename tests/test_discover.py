@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from converters.discover import ExcludeRules, InputError, find_article_files, is_excluded
+from converters.discover import ExcludeRules, InputError, absolute, find_article_files, is_excluded
 
 
 def _touch(root: Path, *names: str) -> None:
@@ -167,3 +167,10 @@ def test_compiled_exclude_rules_match_what_fnmatch_matches(
     relative = "/".join(parts)
     expected = _excluded_by_fnmatch(relative, excludes, through_folders)
     assert ExcludeRules.of(excludes).match(relative, through_folders=through_folders) == expected
+
+
+@pytest.mark.parametrize(
+    "path", ["a/b.md", "/x/y.md", "./a.md", "a/../b.md", "a//b.md", "a/.hidden/b.md", "a/", "..", ".", "/", "a/./b"]
+)
+def test_absolute_is_abspath_with_the_directory_given(path: str) -> None:
+    assert absolute(path, os.getcwd()) == os.path.abspath(path)

@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 from converters import __version__
 from converters.cache import RACY_MARGIN_NS
 from converters.check import CheckOptions
-from converters.discover import STDIN, InputError, find_article_files, is_uri, is_within
+from converters.discover import STDIN, InputError, absolute, find_article_files, is_uri, is_within
 from converters.findings import FileResult, Position
 from converters.inputs import data_files, input_format
 from converters.layout import Kind
@@ -134,7 +134,7 @@ class Listing:
 
     def key(self, name: str) -> str:
         """The ledger's `file` for a file the run names `name`, as the listing named it."""
-        return name if is_uri(name) else _real_key(_local_key(name, self.here), self.resolved)
+        return name if is_uri(name) else _real_key(absolute(name, self.here), self.resolved)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -167,7 +167,7 @@ def list_corpus(paths: Sequence[str], options: CheckOptions, started_ns: int) ->
         if objects:
             _list_objects(objects, listing)  # in walk order
         names.append(name)
-        keys.append(_local_key(name, here))
+        keys.append(absolute(name, here))
         try:
             status = stat(name)
         except OSError:
@@ -410,14 +410,6 @@ def _gone(roots: Sequence[str], unlisted: list[str]) -> Iterator[str]:
     for key in under:
         if (key not in existing) if is_uri(key) else not os.path.lexists(key):
             yield key
-
-
-def _local_key(path: str, here: str) -> str:
-    """os.path.abspath(path) with `here` the current directory. A walk's names need no normalizing unless
-    they hold `.`, `..` or `//`: joined as they are, they cost a tenth of abspath's time."""
-    if path.startswith(".") or "/." in path or "//" in path or os.sep != "/":
-        return os.path.abspath(path)
-    return path if path.startswith("/") else f"{here}/{path}"
 
 
 class LedgerUrls:
