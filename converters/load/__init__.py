@@ -52,6 +52,7 @@ from converters.report.base import plural
 from converters.schema import load_schema
 from converters.tables import DEFAULT_TABLE
 from converters.tables.sql import table_parts
+from converters.writers import ExportOptions
 
 MODES: tuple[Mode, ...] = ("merge", "append", "replace")
 
@@ -67,6 +68,8 @@ class Counts:
 
 class Target(Protocol):
     """One load's database (sql_target.SqlTarget is every SQL engine's)."""
+
+    staged_row_group: int  # rows per row group of the staged Parquet file the target reads
 
     def describe(self, ledger: LedgerComparison | None) -> TableState: ...
 
@@ -212,8 +215,9 @@ def load(
             files = plan.names()
             summary.export = export(
                 paths, os.fspath(staged), "parquet", check=dataclasses.replace(check, digests=True, cache_dir=None),
-                on_invalid=on_invalid, rejects=rejected,
-                on_result=taken, overwrite=True, files=files, others=LedgerUrls(plan),
+                options=ExportOptions(row_group_size=database.staged_row_group),
+                on_invalid=on_invalid, rejects=rejected, on_result=taken, overwrite=True, files=files,
+                others=LedgerUrls(plan),
             )  # fmt: skip
             if not summary.export.committed:
                 return summary

@@ -44,7 +44,7 @@ from converters.load.commit import interrupts_held
 from converters.load.errors import LoadConflict, LoadError, LoadFailed, refused_by_append
 from converters.load.evolution import Column, Fixes, OnSchemaChange, added_columns
 from converters.load.ledger import LEDGER_KINDS, LedgerComparison, LedgerEntry
-from converters.load.sql_target import LEDGER_BATCH, Applied, Change, TableState
+from converters.load.sql_target import LEDGER_BATCH, STAGED_ROW_GROUP, Applied, Change, TableState
 from converters.load.staged import staged_batches
 
 ACTION = "_articles_action"
@@ -59,6 +59,7 @@ COMPARE_BATCH_ROWS = 5_000
 
 class DeltaTarget:
     ledger_batch = LEDGER_BATCH
+    staged_row_group = STAGED_ROW_GROUP
 
     def __init__(self, target: str, table: str, ledger: str, layout: Field) -> None:
         self.uri = target_path(target)

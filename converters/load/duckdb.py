@@ -23,6 +23,7 @@ from converters.load.evolution import Column
 from converters.load.ledger import LedgerComparison
 from converters.load.sql_target import CHANGED, STAGED, Applied, Change, SqlTarget, TableState
 from converters.tables.sql import DIALECTS, table_parts
+from converters.writers import ExportOptions
 
 _ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64()}
 MEMORY_LIMIT = "128MB"
@@ -45,6 +46,9 @@ class DuckDbTarget(SqlTarget):
     errors = (duckdb.Error,)
     dialect = DIALECTS["duckdb"]
     memory_limit: str | None = MEMORY_LIMIT  # None: DuckDB's own
+    # DuckDB reads the staged file itself, with its own threads: row groups of 1,000 rows raised a first load's
+    # peak (docs/performance.md), so it gets the export's own size.
+    staged_row_group = ExportOptions().row_group_size
 
     def describe(self, ledger: LedgerComparison | None) -> TableState:
         describing = super().describe

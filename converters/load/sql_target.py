@@ -51,6 +51,9 @@ FORGOTTEN = "_articles_forgotten"  # webUrls whose ledger entries go
 ENTRIES = "_articles_entries"  # the ledger's new entries
 CHANGED = "_articles_changed"  # rows read that differ from the table's (DuckDB)
 LEDGER_BATCH = 10_000  # ledger entries read at once: a batch is compared with the listing, then let go
+# Rows per row group of the staged Parquet file, for the targets that read it back as Python values, 1,000 rows at
+# a time (staged.py): a Parquet reader holds a whole row group, and the export's 10,000 held 40 MB more.
+STAGED_ROW_GROUP = 1_000
 
 
 @dataclass(slots=True)
@@ -85,6 +88,7 @@ class SqlTarget(ABC):
     errors: tuple[type[Exception], ...]  # the driver's own: a database that fails mid-load
     changes_types = True  # ALTER TABLE ... ALTER COLUMN ... TYPE exists
     ledger_batch = LEDGER_BATCH
+    staged_row_group = STAGED_ROW_GROUP
 
     def __init__(self, target: str, table: str, ledger: str, layout: Field) -> None:
         self.target, self.table, self.layout = target, table, layout

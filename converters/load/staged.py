@@ -9,7 +9,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-BATCH_ROWS = 1_000  # rows a target turns into Python values at once: its peak memory grows with it
+from converters.load.sql_target import STAGED_ROW_GROUP
+
+BATCH_ROWS = STAGED_ROW_GROUP  # rows a target turns into Python values at once: its peak memory grows with it
 
 
 def staged_batches(staged: Path, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
