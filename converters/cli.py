@@ -24,9 +24,9 @@ from converters.cache import FOLDER as CACHE_FOLDER
 from converters.cache import clean as clean_cache
 from converters.cache import is_ours as is_cache_folder
 from converters.check import CheckOptions, IndexSpaceError, Summary, check_paths
-from converters.command import interrupt_on_sigterm
+from converters.command import EXIT_INTERRUPTED, interrupt_on_sigterm
 from converters.config import ConfigError, find_config, read_config, settings_for
-from converters.discover import DEFAULT_PATTERNS, InputError, Walk
+from converters.discover import DEFAULT_PATTERNS, EMPTY_PATH, InputError, Walk
 from converters.export import OnInvalid, export_summary_line, human_size
 from converters.export import export as run_export
 from converters.layout import LayoutError
@@ -41,7 +41,7 @@ from converters.schema import SchemaError, bundled_schema_text, load_schema
 from converters.tables import DEFAULT_TABLE, DIALECTS, SCHEMA_FORMATS, hive_partition_hint, render_schema
 from converters.writers import COMPRESSIONS, WRITERS, ExportOptions, WriterError, export_destination, format_for
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_WRITE_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_WRITE_FAILED = 0, 1, 2, 3
 
 
 class _Command(typer.core.TyperCommand):
@@ -367,24 +367,28 @@ SchemaOption = Annotated[
 ]
 
 
-def _named(paths: list[str]) -> list[str]:
+def _refuse_empty_paths(paths: list[str]) -> list[str]:
     # An empty argument (a shell variable that expanded to nothing) would be taken as the current directory by
     # some steps and as a missing path by others: refused before either.
     if "" in paths:
-        raise typer.BadParameter("an empty path names no file or directory")
+        raise typer.BadParameter(EMPTY_PATH)
     return paths
 
 
 Paths = Annotated[
     list[str],
     typer.Argument(
-        metavar="PATH", callback=_named, help="Files, directories (walked recursively) or - for standard input."
+        metavar="PATH",
+        callback=_refuse_empty_paths,
+        help="Files, directories (walked recursively) or - for standard input.",
     ),
 ]
 # A load's ledger names each file it took: standard input has no name to find again.
 LoadPaths = Annotated[
     list[str],
-    typer.Argument(metavar="PATH", callback=_named, help="Files and directories (walked recursively), or s3:// URIs."),
+    typer.Argument(
+        metavar="PATH", callback=_refuse_empty_paths, help="Files and directories (walked recursively), or s3:// URIs."
+    ),
 ]
 Jobs = Annotated[
     int | None,

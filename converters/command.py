@@ -1,6 +1,6 @@
 """The `articles` console script (and `python -m converters`).
 
-Loading the command's modules takes a tenth of a second or more before
+Loading the command's modules takes a noticeable moment before
 `converters.cli` can catch anything: Ctrl-C, or SIGTERM, in that time ends
 the run as it does later, with one line and exit 130, never a traceback.
 Nothing has begun, so there is nothing to undo.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 import sys
 
-EXIT_INTERRUPTED = 130  # converters.cli's, which is what is not loaded yet
+EXIT_INTERRUPTED = 130  # every command's exit code when interrupted (converters.cli's others live there)
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from independent import expected_arrow_row
 from strategies import ARTICLES, article_file
 
-from converters.inputs import data_files, input_format
+from converters.inputs import data_file_indexes, input_format
 
 RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z")
 
@@ -339,7 +339,7 @@ def test_a_webUrl_repeated_across_records_and_files_points_at_its_first_record(r
     ]
 
 
-def test_data_files_are_the_names_with_an_input_format() -> None:
+def test_data_file_indexes_are_of_the_names_with_an_input_format() -> None:
     names = ["a.md", "A.JSONL", "b.Parquet", "c.jsonl.md", "d.md.pq", "e.ndJSON", ".csv", "f", "g.json", "h.jsonx"]
     names += ["/deep/" * 30 + name for name in names]
-    assert data_files(names) == [name for name in names if input_format(name) is not None]
+    assert data_file_indexes(names) == [at for at, name in enumerate(names) if input_format(name) is not None]

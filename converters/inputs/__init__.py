@@ -79,10 +79,10 @@ def input_format(path: str) -> InputFormat | None:
     return next((f for f in INPUTS.values() if lowered.endswith(f.extensions)), None)
 
 
-def data_files(paths: Iterable[str]) -> list[str]:
-    """The paths whose input_format is not None: a load asks it of every file of the corpus, and a call each,
-    with each whole path lowered, cost four times as much."""
-    return [path for path in paths if path[-_LONGEST:].lower().endswith(_EXTENSIONS)]
+def data_file_indexes(paths: Iterable[str]) -> list[int]:
+    """The indexes of the paths whose input_format is not None: a load asks it of every file of the corpus, and
+    a call each, with each whole path lowered, costs more (docs/performance.md)."""
+    return [at for at, path in enumerate(paths) if path[-_LONGEST:].lower().endswith(_EXTENSIONS)]
 
 
 def read_records(path: str, layout: Field, limits: Limits) -> Iterator[Record]:

@@ -193,7 +193,7 @@ def load(
     listing = list_corpus(paths, check, time.time_ns())
     replace = options.mode == "replace"
     compared = LedgerComparison(paths, listing, rules=ledger_rules(schema, check), prune=options.prune)
-    state = database.describe(None if replace else compared)  # and closed again before the checks fork workers
+    state = database.describe(ledger=None if replace else compared)  # and closed again before the checks fork workers
     plan = plan_load(compared, check)
     added = [] if replace else database.planned_columns(state, required_fields(schema), options.on_schema_change)
     summary.read, summary.counts.skipped = len(plan.read), plan.skipped

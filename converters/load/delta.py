@@ -86,7 +86,6 @@ class DeltaTarget:
         if ledger is not None:
             known = ds.field("_articles_file").is_valid()
             planned = [KEY_FIELD, *_LEDGER_NAMES[:-2]]  # LedgerRow: the entry without its load_id
-            ledger.start()
             batches = table.to_pyarrow_dataset().to_batches(columns=planned, filter=known, batch_size=self.ledger_batch)
             for batch in batches:
                 ledger.take(zip(*(batch.column(name).to_pylist() for name in planned), strict=True))

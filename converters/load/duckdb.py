@@ -21,7 +21,7 @@ import pyarrow as pa
 from converters.load import LoadError, LoadFailed
 from converters.load.evolution import Column
 from converters.load.ledger import LedgerComparison
-from converters.load.sql_target import CHANGED, STAGED, Applied, Change, SqlTarget, TableState
+from converters.load.sql_target import CHANGED, STAGED, Applied, Change, SqlTarget, TableState, in_batches
 from converters.tables.sql import DIALECTS, table_parts
 from converters.writers import ExportOptions
 
@@ -109,9 +109,7 @@ class DuckDbTarget(SqlTarget):
 
     def _batches(self, sql: str, parameters: Sequence[Any] = ()) -> Iterator[Sequence[tuple[Any, ...]]]:
         with _interrupts_as_such():
-            rows = self.connection.execute(sql, list(parameters))
-            while batch := rows.fetchmany(self.ledger_batch):
-                yield batch
+            yield from in_batches(self.connection.execute(sql, list(parameters)), self.ledger_batch)
 
     def _described(self, table: str, temporary: bool) -> list[Column] | None:
         # information_schema, not DESCRIBE: in a transaction, DESCRIBE of a missing table aborts it.

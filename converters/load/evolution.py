@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 OnSchemaChange = Literal["evolve", "fail"]
+_REBUILD = "rebuild the table with --mode replace"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,7 @@ def added_columns(
     """The columns to add to `table` (in schema order), or SchemaChangeError naming every change that needs a
     person: one load tells them all, rather than one per run."""
     wanted = {column.name: column for column in expected}
-    problems = []
+    problems: list[str] = []
     for column in found:
         new = wanted.get(column.name)
         if new is None:
@@ -70,7 +71,7 @@ def added_columns(
     missing = [column for column in expected if column.name not in have]
     problems.extend(
         f"the schema adds the required property {column.name} ({column.type}), which the rows already in "
-        f"table {table} lack: rebuild the table with --mode replace"
+        f"table {table} lack: {_REBUILD}"
         for column in missing
         if column.name in required
     )
@@ -86,13 +87,12 @@ def _refused_additions(table: str, missing: Sequence[Column], fixes: Fixes) -> s
     columns = ", ".join(f"{column.name} ({column.type})" for column in missing)
     statements = [fixes.add(column.name, column.type) for column in missing] if fixes.add else []
     run = f"run {'; '.join(statements)}, " if statements else ""
-    (the_columns, them) = ("the column", "it") if len(missing) == 1 else ("the columns", "them")
+    the_columns, them = ("the column", "it") if len(missing) == 1 else ("the columns", "them")
     return (
         f"the schema adds {the_columns} {columns} to table {table}, and --on-schema-change is fail: {run}"
-        f"rebuild the table with --mode replace, or let the load add {them} with --on-schema-change evolve"
+        f"{_REBUILD}, or let the load add {them} with --on-schema-change evolve"
     )
 
 
 def _either(statement: str | None) -> str:
-    rebuild = "rebuild the table with --mode replace"
-    return f"run {statement}, or {rebuild}" if statement else rebuild
+    return f"run {statement}, or {_REBUILD}" if statement else _REBUILD

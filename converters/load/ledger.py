@@ -43,7 +43,7 @@ from converters.cache import RACY_MARGIN_NS
 from converters.check import CheckOptions
 from converters.discover import STDIN, InputError, absolute, find_article_files, is_uri, is_within
 from converters.findings import FileResult, Position
-from converters.inputs import data_files, input_format
+from converters.inputs import data_file_indexes, input_format
 from converters.layout import Kind
 from converters.parallel import available_cores
 
@@ -242,6 +242,12 @@ class Plan:
     positions: dict[str, int] = field(default_factory=dict)  # file -> walk index, of every file listed
     read_at: set[int] = field(default_factory=set)  # the files read
 
+    def read_again(self, at: int, url: str | None) -> None:
+        """Read the file at walk index `at`; the entry it had (webUrl `url`) is made again from what it holds."""
+        self.read.append(at)
+        if url is not None:
+            self.forget.add(url)
+
     def names(self) -> list[str]:
         """The files to read, as the run names them, in walk order."""
         return [self.listing.names[at] for at in self.read]
@@ -273,31 +279,34 @@ class Plan:
 
 
 # What LedgerComparison knows of each file listed, once the ledger is read.
-_NO_ENTRY, _SAME_STAMP, _OTHER_STAMP, _SEVERAL, _RECORDS = range(5)
+_NO_ENTRY, _SAME_STAMP, _DIFFERS, _SEVERAL, _RECORDS = range(5)
 
 
 class LedgerComparison:
     """The ledger's entries compared with the listing as the target reads them, a batch at a time: what is kept
-    is a flag and a webUrl per file listed, and the entries of the few files whose stamp changed, never the
-    whole ledger as tuples (docs/performance.md)."""
+    is a flag per file listed, the walk index of each entry's webUrl, and the entries of the few files that
+    differ, never the whole ledger as tuples (docs/performance.md)."""
+
+    flags: bytearray  # per file listed: _NO_ENTRY, _SAME_STAMP, ...
+    url_at: dict[str, int]  # webUrl -> walk index, of each entry of a file listed
+    differing: dict[int, LedgerRow]  # the one entry of a file whose stamp (or rules) differ from the listing's
+    unlisted: dict[str, list[str]]  # --prune: file -> webUrls, of the entries under the paths whose file is unlisted
 
     def __init__(self, paths: Sequence[str], listing: Listing, *, rules: str, prune: bool) -> None:
         self.listing, self.rules = listing, rules
         # --prune: the paths given, as the ledger names them, under which an entry whose file is gone goes too
-        self.prune_under = [listing.key(path) for path in paths] if prune else None
+        self.prune_under: list[str] | None = [listing.key(path) for path in paths] if prune else None
         self.positions = dict(zip(listing.keys, range(len(listing)), strict=True))
-        self.start()
+        self.reset()
 
-    def start(self) -> None:
+    def reset(self) -> None:
         """Forget what was taken: a target that reads the ledger again (DuckDB, uncapped) starts over."""
-        self.flags = bytearray(len(self.listing))  # per file listed: _NO_ENTRY, _SAME_STAMP, ...
-        self.url_at: dict[str, int] = {}
-        self.other_stamp: dict[int, LedgerRow] = {}  # the entry of a file whose stamp differs from its listing's
-        self.unlisted: dict[str, list[str]] = {}  # --prune: file -> webUrls, of entries under the paths not listed
+        self.flags = bytearray(len(self.listing))
+        self.url_at, self.differing, self.unlisted = {}, {}, {}
 
     def take(self, rows: Iterable[LedgerRow]) -> None:
         """Compare a batch of the table's entries with the listing (the one step per entry, kept bare)."""
-        flags, url_at, stamps, other_stamp = self.flags, self.url_at, self.listing.stamps, self.other_stamp
+        flags, url_at, stamps, differing = self.flags, self.url_at, self.listing.stamps, self.differing
         rules, position = self.rules, self.positions.get
         for row in rows:
             url, file, fingerprint, size, stat, by = row
@@ -316,38 +325,31 @@ class LedgerComparison:
             if stat is not None and stamps[at] == (size, stat) and by == rules:
                 flags[at] = _SAME_STAMP
             else:
-                flags[at] = _OTHER_STAMP
-                other_stamp[at] = row
+                flags[at] = _DIFFERS
+                differing[at] = row
 
 
 def plan_load(compared: LedgerComparison, options: CheckOptions) -> Plan:
     """What a load by `compared.rules` reads of the corpus listed, compared with the ledger (not read at all:
     everything)."""
-    listing, rules, flags = compared.listing, compared.rules, compared.flags
-    plan = Plan(listing, rules, positions=compared.positions, url_at=compared.url_at)
-    # A file of records is always read, whatever its entries say: each holds many articles.
-    for key in data_files(listing.keys):
-        at = compared.positions[key]
-        flags[at] = _RECORDS if flags[at] != _NO_ENTRY else _NO_ENTRY
+    listing, flags = compared.listing, compared.flags
+    plan = Plan(listing, compared.rules, positions=compared.positions, url_at=compared.url_at)
+    _mark_records(compared)
     changed = [at for at, flag in enumerate(flags) if flag != _SAME_STAMP]
     plan.skipped = len(listing) - len(changed)
     to_hash: list[tuple[int, Listed, LedgerRow]] = []
     fingerprinted: list[tuple[int, Listed]] = []  # files read that no worker fingerprints
-    entries_read: set[int] = set()  # files read with several entries: their webUrls are forgotten below
     for at in changed:
-        file, row = listing.file(at), compared.other_stamp.get(at)
-        if flags[at] == _OTHER_STAMP and row is not None and row[5] == rules and row[3] == file.size:
-            to_hash.append((at, file, row))  # its stamp changed, not its size: the bytes decide
-            continue
-        plan.read.append(at)
-        if row is not None:
-            plan.forget.add(row[0])  # entries of a file read are made again, from what it holds now
-        if flags[at] in (_SEVERAL, _RECORDS):
-            entries_read.add(at)
+        file, entry = listing.file(at), compared.differing.get(at)
+        if flags[at] == _DIFFERS and entry is not None:
+            _, _, _, size, _, rules = entry
+            if rules == plan.rules and size == file.size:
+                to_hash.append((at, file, entry))  # its stamp changed, not its size: the bytes decide
+                continue
+        plan.read_again(at, entry[0] if entry is not None else None)
         if file.records or file.etag:
             fingerprinted.append((at, file))
-    if entries_read:
-        plan.forget.update(url for url, at in compared.url_at.items() if at in entries_read)
+    _forget_all_entries(plan, compared, {at for at in changed if flags[at] in (_SEVERAL, _RECORDS)})
     _hash(plan, to_hash, fingerprinted, options)
     plan.read.sort()  # in walk order: the first of two duplicates is kept
     plan.read_at = set(plan.read)
@@ -357,7 +359,21 @@ def plan_load(compared: LedgerComparison, options: CheckOptions) -> Plan:
     return plan
 
 
-def _under(key: str, roots: list[str]) -> bool:
+def _mark_records(compared: LedgerComparison) -> None:
+    """A file of records (by the name the run reads it by) is always read, whatever its entries say: each holds
+    many articles, and its entries are made again from what it holds now."""
+    for at in data_file_indexes(compared.listing.names):
+        if compared.flags[at] != _NO_ENTRY:
+            compared.flags[at] = _RECORDS
+
+
+def _forget_all_entries(plan: Plan, compared: LedgerComparison, files: set[int]) -> None:
+    """Forget every entry of `files` (walk indexes), files read that had several entries."""
+    if files:
+        plan.forget.update(url for url, at in compared.url_at.items() if at in files)
+
+
+def _under(key: str, roots: Sequence[str]) -> bool:
     return any(key == root or is_within(key, root) for root in roots)
 
 
@@ -378,8 +394,7 @@ def _hash(
             if file.stat != stat:  # a stamp to keep (or one to drop): else the entry stays as it is
                 plan.restated.append(LedgerEntry(*row[:4], file.stat, plan.rules, ""))
         else:
-            plan.read.append(at)
-            plan.forget.add(row[0])
+            plan.read_again(at, row[0])
             plan.fingerprints[at] = fingerprint
     files = [file for _, file in fingerprinted]
     plan.fingerprints.update(zip([at for at, _ in fingerprinted], _fingerprints(files, limit, jobs), strict=True))
@@ -403,7 +418,7 @@ def _gone(roots: Sequence[str], unlisted: list[str]) -> Iterator[str]:
     """The files the ledger knows under `roots` (the paths given, as the ledger names them) that the walk did
     not list, and that no longer exist. One the walk leaves out (another --include, a file loaded by name)
     still exists: its row stays."""
-    under = [key for key in unlisted if _under(key, list(roots))]
+    under = [key for key in unlisted if _under(key, roots)]
     objects = Listing()
     _list_objects([key for key in under if is_uri(key)], objects)
     existing = {key for key, (_, etag) in zip(objects.keys, objects.stamps, strict=True) if etag is not None}

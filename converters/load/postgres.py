@@ -20,7 +20,7 @@ from converters.load import LoadError
 from converters.load.evolution import Column
 from converters.load.json_values import json_text
 from converters.load.ledger import LedgerComparison
-from converters.load.sql_target import STAGED, SqlTarget
+from converters.load.sql_target import STAGED, SqlTarget, in_batches
 from converters.load.staged import staged_batches
 from converters.tables.sql import DIALECTS, qualified_name
 
@@ -58,6 +58,9 @@ class PostgresTarget(SqlTarget):
         # at three times the cost of hashing them. (Until the end of describe()'s transaction, which reads
         # nothing more.)
         self._execute("SET LOCAL enable_nestloop = off")
+        # Read through a cursor (_batches), which PostgreSQL plans to return its first tenth of rows quickly
+        # by default; every entry is read, so plan for all of them.
+        self._execute("SET LOCAL cursor_tuple_fraction = 1")
         super()._read_ledger(ledger)
 
     def _execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
@@ -71,8 +74,7 @@ class PostgresTarget(SqlTarget):
         # A cursor on the server: a client-side one would hold every row in libpq's memory first.
         with self.connection.cursor(name="articles_batches") as rows:
             rows.execute(sql.encode(), list(parameters) or None)
-            while batch := rows.fetchmany(self.ledger_batch):
-                yield batch
+            yield from in_batches(rows, self.ledger_batch)
 
     def _described(self, table: str, temporary: bool) -> list[Column] | None:
         name = table if temporary else qualified_name(table, self.dialect)

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from converters.layout import KEY_FIELD, Field
 from converters.load.commit import interrupts_held
@@ -52,8 +52,18 @@ ENTRIES = "_articles_entries"  # the ledger's new entries
 CHANGED = "_articles_changed"  # rows read that differ from the table's (DuckDB)
 LEDGER_BATCH = 10_000  # ledger entries read at once: a batch is compared with the listing, then let go
 # Rows per row group of the staged Parquet file, for the targets that read it back as Python values, 1,000 rows at
-# a time (staged.py): a Parquet reader holds a whole row group, and the export's 10,000 held 40 MB more.
+# a time (staged.py): a Parquet reader holds a whole row group (docs/performance.md).
 STAGED_ROW_GROUP = 1_000
+
+
+class Cursor(Protocol):
+    def fetchmany(self, size: int, /) -> Sequence[tuple[Any, ...]]: ...
+
+
+def in_batches(rows: Cursor, size: int) -> Iterator[Sequence[tuple[Any, ...]]]:
+    """A query's rows, `size` at a time (each engine's `_batches`)."""
+    while batch := rows.fetchmany(size):
+        yield batch
 
 
 @dataclass(slots=True)
@@ -165,6 +175,8 @@ class SqlTarget(ABC):
 
     def describe(self, ledger: LedgerComparison | None) -> TableState:
         """The table as it is, and (unless `ledger` is None) its ledger's entries, read into `ledger`."""
+        if ledger is not None:
+            ledger.reset()  # a second try (DuckDB's, uncapped) starts over, however far the first got
         if not self._database_exists():
             return TableState(None, [], "")  # made by apply(), so that a load that stops first leaves none
         self._open()
@@ -319,7 +331,6 @@ class SqlTarget(ABC):
         )
         urls = {url for (url,) in lacking}
         columns = ", ".join(f"l.{self.dialect.identifier(name)}" for name in LEDGER_COLUMNS if name != "load_id")
-        ledger.start()
         for batch in self._batches(f'SELECT {columns} FROM {self.ledger} l WHERE l."table_name" = {p}', [self.table]):
             ledger.take([row for row in batch if row[0] not in urls] if urls else batch)
 

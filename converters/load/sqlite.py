@@ -19,7 +19,7 @@ from converters.layout import Field
 from converters.load import LoadError, target_path
 from converters.load.evolution import Column
 from converters.load.json_values import json_text
-from converters.load.sql_target import STAGED, SqlTarget
+from converters.load.sql_target import STAGED, SqlTarget, in_batches
 from converters.load.staged import staged_batches
 from converters.tables.sql import DIALECTS
 from converters.timestamps import rfc3339
@@ -55,9 +55,7 @@ class SqliteTarget(SqlTarget):
         return self.connection.execute(sql, parameters).fetchall()
 
     def _batches(self, sql: str, parameters: Sequence[Any] = ()) -> Iterator[Sequence[tuple[Any, ...]]]:
-        rows = self.connection.execute(sql, parameters)
-        while batch := rows.fetchmany(self.ledger_batch):
-            yield batch
+        yield from in_batches(self.connection.execute(sql, parameters), self.ledger_batch)
 
     def _described(self, table: str, temporary: bool) -> list[Column] | None:
         catalog = "temp" if temporary else "main"
