@@ -413,7 +413,11 @@ def test_an_interrupt_during_a_commit_is_held_until_it_is_done() -> None:
     assert signal.getsignal(signal.SIGINT) is before  # the handler before is back
 
 
-def test_a_duckdb_query_interrupted_stops_the_load_as_interrupted(tmp_path: Path) -> None:
+_ENDLESS = "SELECT count(*) FROM range(1000000000) a, range(10) b WHERE a.range % 7 = b.range"  # minutes long
+
+
+@pytest.mark.parametrize("read", ["_fetch", "_batches"])
+def test_a_duckdb_query_interrupted_stops_the_load_as_interrupted(tmp_path: Path, read: str) -> None:
     import threading
 
     from conftest import SCHEMA_FILE
@@ -431,7 +435,7 @@ def test_a_duckdb_query_interrupted_stops_the_load_as_interrupted(tmp_path: Path
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
-            target._fetch("SELECT count(*) FROM range(1000000000) a, range(10) b WHERE a.range % 7 = b.range")
+            list(getattr(target, read)(_ENDLESS))
     finally:
         timer.cancel()
         target._close()
