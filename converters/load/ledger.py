@@ -354,7 +354,7 @@ def plan_load(compared: LedgerComparison, options: CheckOptions) -> Plan:
     plan.read.sort()  # in walk order: the first of two duplicates is kept
     plan.read_at = set(plan.read)
     if compared.prune_under is not None:
-        for gone in _gone(compared.prune_under, list(compared.unlisted)):
+        for gone in _gone(list(compared.unlisted)):
             plan.forget.update(compared.unlisted[gone])
     return plan
 
@@ -414,11 +414,9 @@ def _fingerprints(files: list[Listed], limit: int, jobs: int) -> list[str | None
         return [fingerprint for fingerprints in hashed for fingerprint in fingerprints]
 
 
-def _gone(roots: Sequence[str], unlisted: list[str]) -> Iterator[str]:
-    """The files the ledger knows under `roots` (the paths given, as the ledger names them) that the walk did
-    not list, and that no longer exist. One the walk leaves out (another --include, a file loaded by name)
-    still exists: its row stays."""
-    under = [key for key in unlisted if _under(key, roots)]
+def _gone(under: list[str]) -> Iterator[str]:
+    """Of the files the ledger knows under the paths given that the walk did not list, those that no longer
+    exist. One the walk leaves out (another --include, a file loaded by name) still exists: its row stays."""
     objects = Listing()
     _list_objects([key for key in under if is_uri(key)], objects)
     existing = {key for key, (_, etag) in zip(objects.keys, objects.stamps, strict=True) if etag is not None}

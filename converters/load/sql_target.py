@@ -56,11 +56,11 @@ LEDGER_BATCH = 10_000  # ledger entries read at once: a batch is compared with t
 STAGED_ROW_GROUP = 1_000
 
 
-class Cursor(Protocol):
+class _Cursor(Protocol):
     def fetchmany(self, size: int, /) -> Sequence[tuple[Any, ...]]: ...
 
 
-def in_batches(rows: Cursor, size: int) -> Iterator[Sequence[tuple[Any, ...]]]:
+def in_batches(rows: _Cursor, size: int) -> Iterator[Sequence[tuple[Any, ...]]]:
     """A query's rows, `size` at a time (each engine's `_batches`)."""
     while batch := rows.fetchmany(size):
         yield batch
