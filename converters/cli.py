@@ -24,7 +24,7 @@ from converters.cache import FOLDER as CACHE_FOLDER
 from converters.cache import clean as clean_cache
 from converters.cache import is_ours as is_cache_folder
 from converters.check import CheckOptions, IndexSpaceError, Summary, check_paths
-from converters.command import EXIT_INTERRUPTED, interrupt_on_sigterm
+from converters.command import EXIT_INTERRUPTED, interrupt_on_sigterm, say_interrupted
 from converters.config import ConfigError, find_config, read_config, settings_for
 from converters.discover import DEFAULT_PATTERNS, EMPTY_PATH, InputError, Walk
 from converters.export import OnInvalid, export_summary_line, human_size
@@ -202,7 +202,7 @@ def _display(
 def _interrupted(display: Display, consequence: str = "") -> NoReturn:
     # Caught in the command: click would turn Ctrl-C into "Aborted!" with exit code 1.
     display.meter.clear()
-    typer.echo(f"articles: interrupted{consequence}", err=True)
+    say_interrupted(consequence)
     raise typer.Exit(EXIT_INTERRUPTED)
 
 

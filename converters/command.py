@@ -1,9 +1,10 @@
 """The `articles` console script (and `python -m converters`).
 
-Loading the command's modules takes a noticeable moment before
-`converters.cli` can catch anything: Ctrl-C, or SIGTERM, in that time ends
-the run as it does later, with one line and exit 130, never a traceback.
-Nothing has begun, so there is nothing to undo.
+Loading the command's modules, and typer building the commands from them,
+take a noticeable moment before a command can catch anything: Ctrl-C, or
+SIGTERM, in that time ends the run as it does later, with one line and
+exit 130, never a traceback. Nothing has begun, so there is nothing to undo.
+(The interpreter's own start, before this module runs, is out of its hands.)
 """
 
 from __future__ import annotations
@@ -14,14 +15,30 @@ import sys
 EXIT_INTERRUPTED = 130  # every command's exit code when interrupted (converters.cli's others live there)
 
 
+class _Said:
+    interrupted = False  # the run's one line about an interrupt is written
+
+
 def main() -> None:
-    interrupt_on_sigterm()  # from the first instant
+    interrupt_on_sigterm()
     try:
         from converters.cli import main as run_command
+
+        run_command()
     except KeyboardInterrupt:
-        sys.stderr.write("articles: interrupted\n")
+        say_interrupted()
         raise SystemExit(EXIT_INTERRUPTED) from None
-    run_command()
+    except SystemExit as end:
+        # typer turns an interrupt while it parses the arguments into exit 130, and says nothing.
+        if end.code == EXIT_INTERRUPTED and not _Said.interrupted:
+            say_interrupted()
+        raise
+
+
+def say_interrupted(consequence: str = "") -> None:
+    """The one line an interrupted run ends with; `consequence` says what was left undone."""
+    sys.stderr.write(f"articles: interrupted{consequence}\n")
+    _Said.interrupted = True
 
 
 def interrupt_on_sigterm() -> None:

@@ -68,30 +68,53 @@ def test_an_export_to_parquet_never_imports_pandas(tmp_path: Path) -> None:
     assert "pandas" not in modules
 
 
-_INTERRUPTED_WHILE_LOADING = """
+_INTERRUPTED_WHILE_STARTING = """
 import os, signal, sys
+
+when = sys.argv[1]
 
 class Interrupts:
     # Stands in for a Ctrl-C or a SIGTERM that comes while the command's modules load.
     def find_spec(self, name, path=None, target=None):
         if name == "converters.cli":
-            if sys.argv[1] == "term":
+            if when == "term":
                 os.kill(os.getpid(), signal.SIGTERM)
             raise KeyboardInterrupt
 
-sys.meta_path.insert(0, Interrupts())
+if when in ("int", "term"):
+    sys.meta_path.insert(0, Interrupts())
+else:
+    import converters.cli, converters.command
+
+    def app():
+        if when == "building":  # while typer builds the commands from their signatures
+            raise KeyboardInterrupt
+        if when == "said":  # a command caught it, and said so
+            converters.command.say_interrupted("; nothing was written")
+        raise SystemExit(130)  # typer's own answer to an interrupt while it parses the arguments: silent
+
+    converters.cli.app = app
 from converters.command import main
 main()
 """
 
 
-@pytest.mark.parametrize("signal_name", ["int", "term"])
-def test_an_interrupt_while_the_command_loads_is_one_line_and_exit_130(signal_name: str) -> None:
+@pytest.mark.parametrize(
+    ("when", "line"),
+    [
+        ("int", "articles: interrupted"),
+        ("term", "articles: interrupted"),
+        ("building", "articles: interrupted"),
+        ("parsing", "articles: interrupted"),
+        ("said", "articles: interrupted; nothing was written"),
+    ],
+)
+def test_an_interrupt_while_the_command_starts_is_one_line_and_exit_130(when: str, line: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", _INTERRUPTED_WHILE_LOADING, signal_name],
+        [sys.executable, "-c", _INTERRUPTED_WHILE_STARTING, when],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    assert (done.returncode, done.stderr, done.stdout) == (130, "articles: interrupted\n", "")
+    assert (done.returncode, done.stderr, done.stdout) == (130, line + "\n", "")
 
 
 def test_the_console_script_is_the_command_that_loads_interruptibly() -> None:
