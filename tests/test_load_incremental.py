@@ -228,7 +228,9 @@ def test_a_new_optional_property_adds_a_column(run_cli: RunCli, target: Target, 
     (corpus / "counted.md").write_text(
         _article("https://example.org/counted").replace("type: article", "type: article\nwordCount: 120", 1), "utf-8"
     )
-    counts = _summary(_loaded(target, run_cli, str(corpus), "--schema", str(wider)))
+    evolved = _loaded(target, run_cli, str(corpus), "--schema", str(wider))
+    assert "0 rejected; added the column wordCount; 6 files read in" in evolved
+    counts = _summary(evolved)
     assert (counts["inserted"], counts["files"]) == (1, 6)  # other rules: every file is read again
     values = dict(target.query('SELECT "webUrl", "wordCount" FROM THE_TABLE'))
     assert values.pop("https://example.org/counted") == 120
@@ -272,10 +274,11 @@ def test_every_change_the_rows_cannot_follow_is_named_at_once(run_cli: RunCli, t
     result = target.load(run_cli, str(CORPUS), "--schema", str(_schema(tmp_path, change)))
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
+    assert "3 changes the table cannot follow: (1) " in result.stderr
     for message in (
-        "column quality of table {table} is ",
-        "table {table} has the column heat (",
-        "the schema adds the required property lang (",
+        "(1) column quality of table {table} is ",
+        "(2) table {table} has the column heat (",
+        "(3) the schema adds the required property lang (",
     ):
         assert message.format(table=target.shown) in result.stderr
 

@@ -140,6 +140,7 @@ class LoadSummary:
     counts: Counts = field(default_factory=Counts)
     committed: bool = False
     read: int = 0  # files read: new or changed (every file, with --mode replace)
+    added: list[str] = field(default_factory=list)  # the columns the load added to the table
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -234,6 +235,7 @@ def load(
         if published is not None:
             _publish(rejected if plan.read else None, published)
     summary.counts = Counts(applied.inserted, applied.updated, applied.unchanged, applied.deleted, plan.skipped)
+    summary.added = [column.name for column in added]
     summary.committed = True
     return summary
 
@@ -285,10 +287,12 @@ def load_summary_line(summary: LoadSummary, target: str, table: str) -> str:
         reason = "stopped at the error limit" if checked.stopped else f"{plural(checked.invalid, 'file')} invalid"
         return f"nothing loaded: {reason}; table {table} in {target} is unchanged"
     counts = summary.counts
+    added = f"; added the column{'s' if len(summary.added) > 1 else ''} {', '.join(summary.added)}"
     return (
         f"loaded {table} in {target}: {counts.inserted:,} inserted, {counts.updated:,} updated, "
         f"{counts.unchanged:,} unchanged, {counts.deleted:,} deleted, {counts.skipped:,} skipped, "
-        f"{summary.export.rejected:,} rejected; {plural(summary.read, 'file')} read in {summary.seconds:.2f} s"
+        f"{summary.export.rejected:,} rejected{added if summary.added else ''}; "
+        f"{plural(summary.read, 'file')} read in {summary.seconds:.2f} s"
     )
 
 

@@ -78,8 +78,11 @@ def added_columns(
     optional = [column for column in missing if column.name not in required]
     if on_change == "fail" and optional:
         problems.append(_refused_additions(table, optional, fixes))
-    if problems:
-        raise SchemaChangeError("; ".join(problems))
+    if len(problems) == 1:
+        raise SchemaChangeError(problems[0])
+    if problems:  # numbered: a fix may itself be several statements, each ending in `;`
+        listed = " ".join(f"({number}) {problem};" for number, problem in enumerate(problems, 1))
+        raise SchemaChangeError(f"{len(problems)} changes the table cannot follow: {listed}".removesuffix(";"))
     return missing
 
 
