@@ -200,7 +200,7 @@ def _display(
 
 
 def _interrupted(display: Display, consequence: str = "") -> NoReturn:
-    # Caught in the command: click would turn Ctrl-C into "Aborted!" with exit code 1.
+    # Caught in the command, to say what was left undone (typer would exit 130 saying nothing).
     display.meter.clear()
     say_interrupted(consequence)
     raise typer.Exit(EXIT_INTERRUPTED)
