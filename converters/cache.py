@@ -99,6 +99,12 @@ _INODE_BITS = (1 << 64) - 1
 _RANGE_SLACK = 4
 
 
+def settled_before(started_ns: int) -> int:
+    """The racy rule: a file whose mtime and ctime are both earlier than this was changed safely before a run
+    that started at `started_ns`, and its stat tuple can stand for its bytes (the cache's, and a load's ledger)."""
+    return started_ns - RACY_MARGIN_NS
+
+
 class CacheWarning(Exception):
     """The cache cannot be used as it is: one warning line, and the run goes on without it."""
 
@@ -171,7 +177,7 @@ class Entry(NamedTuple):
     @property
     def _settled(self) -> bool:
         """The file was changed safely before the run that stored the entry (the racy rule)."""
-        return max(self.mtime_ns, self.ctime_ns) + RACY_MARGIN_NS < self.checked_ns
+        return max(self.mtime_ns, self.ctime_ns) < settled_before(self.checked_ns)
 
     def restated(self, stat: Stat, checked_ns: int) -> Entry:
         """The same file, with the same bytes, found with another stat tuple (a touch, a fresh checkout)."""

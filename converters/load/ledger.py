@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from converters import __version__
-from converters.cache import RACY_MARGIN_NS
+from converters.cache import settled_before
 from converters.check import CheckOptions
 from converters.discover import STDIN, InputError, absolute, find_article_files, is_uri, is_within
 from converters.findings import FileResult, Position
@@ -157,7 +157,7 @@ def list_corpus(paths: Sequence[str], options: CheckOptions, started_ns: int) ->
     names, keys, stamps = listing.names, listing.keys, listing.stamps
     objects: list[str] = []
     here, stat = listing.here, os.stat
-    safe_before = started_ns - RACY_MARGIN_NS  # a file changed since may change again unseen in the same tick
+    safe_before = settled_before(started_ns)  # a file changed since may change again unseen in the same tick
     for name in found:  # once per corpus file: kept to the bare steps
         if is_uri(name):
             objects.append(name)
@@ -174,7 +174,7 @@ def list_corpus(paths: Sequence[str], options: CheckOptions, started_ns: int) ->
             stamps.append((-1, None))  # read, and its check says why
             continue
         mtime, ctime = status.st_mtime_ns, status.st_ctime_ns
-        safe = mtime < safe_before and ctime < safe_before  # git's racy rule, as in the cache
+        safe = mtime < safe_before and ctime < safe_before
         stamps.append((status.st_size, f"{mtime}:{ctime}:{status.st_ino}:{status.st_mode:o}" if safe else None))
     _list_objects(objects, listing)
     if not names:
