@@ -26,7 +26,7 @@ from converters.cache import is_ours as is_cache_folder
 from converters.check import CheckOptions, IndexSpaceError, Summary, check_paths
 from converters.command import EXIT_INTERRUPTED, interrupt_on_sigterm, say_interrupted
 from converters.config import ConfigError, find_config, read_config, settings_for
-from converters.discover import DEFAULT_PATTERNS, EMPTY_PATH, InputError, Walk
+from converters.discover import DEFAULT_PATTERNS, InputError, Walk
 from converters.export import OnInvalid, export_summary_line, human_size
 from converters.export import export as run_export
 from converters.layout import LayoutError
@@ -367,28 +367,12 @@ SchemaOption = Annotated[
 ]
 
 
-def _refuse_empty_paths(paths: list[str]) -> list[str]:
-    # An empty argument (a shell variable that expanded to nothing) would be taken as the current directory by
-    # some steps and as a missing path by others: refused before either.
-    if "" in paths:
-        raise typer.BadParameter(EMPTY_PATH)
-    return paths
-
-
 Paths = Annotated[
-    list[str],
-    typer.Argument(
-        metavar="PATH",
-        callback=_refuse_empty_paths,
-        help="Files, directories (walked recursively) or - for standard input.",
-    ),
+    list[str], typer.Argument(metavar="PATH", help="Files, directories (walked recursively) or - for standard input.")
 ]
 # A load's ledger names each file it took: standard input has no name to find again.
 LoadPaths = Annotated[
-    list[str],
-    typer.Argument(
-        metavar="PATH", callback=_refuse_empty_paths, help="Files and directories (walked recursively), or s3:// URIs."
-    ),
+    list[str], typer.Argument(metavar="PATH", help="Files and directories (walked recursively), or s3:// URIs.")
 ]
 Jobs = Annotated[
     int | None,

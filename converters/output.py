@@ -295,7 +295,8 @@ def refuse_inputs_as_outputs(outputs: Sequence[str | None], inputs: Sequence[str
     read or written. Standard input and output, and outputs that are not
     regular files or directories (/dev/stdout, a FIFO), cannot hold an input.
     """
-    sources = [(path, _resolved(path)) for path in inputs if path != STDIN]
+    # An empty path is no input (finding the files says so): resolved, it would be the current directory.
+    sources = [(path, _resolved(path)) for path in inputs if path not in (STDIN, "")]
     for output in outputs:
         if output is None or output == STDOUT or (not is_uri(output) and _is_special_file(output)):
             continue

@@ -445,3 +445,13 @@ def test_an_empty_path_is_a_usage_error_naming_it(
     assert result.exit_code == 2
     assert "an empty path names no file or directory" in result.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["a.md"]
+
+
+def test_an_empty_path_given_to_the_library_is_an_input_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from converters.discover import InputError
+    from converters.export import export
+
+    monkeypatch.chdir(tmp_path)  # which the output is inside, were "" taken for it
+    with pytest.raises(InputError, match="an empty path names no file or directory"):
+        export([""], str(tmp_path / "out.jsonl"), "jsonl")
+    assert list(tmp_path.iterdir()) == []
